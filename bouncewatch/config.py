@@ -1,0 +1,212 @@
+"""TOML file (+ environment) → frozen, validated settings; every error names its key in one line.
+
+The file is read once; nothing else in the program sees a raw dict. Secrets are held as
+`SecretStr`, so printing or logging a settings object never shows them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .records import BounceClass
+
+CONFIG_ENV = "BOUNCEWATCH_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line for a person."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = ""  # empty: an SQLite file next to the config file
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses, where plain IMAP cannot be overheard."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class MailboxSettings(_Section):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: Annotated[str, Field(min_length=1)]
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    folder: str = "INBOX"
+    archive: Annotated[str, Field(min_length=1)] = "Bounces"
+    ca_file: Path | None = None
+    tls_verify: bool = True
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+    @property
+    def effective_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return 993 if self.security == "tls" else 143
+
+    @model_validator(mode="after")
+    def _check(self) -> MailboxSettings:
+        sources = [
+            key
+            for key in ("password", "password_file", "password_env")
+            if getattr(self, key) is not None
+        ]
+        if not sources:
+            raise ValueError(
+                "password: missing; set one of password, password_file or password_env"
+            )
+        if len(sources) > 1:
+            raise ValueError(f"{sources[1]}: give only one of {', '.join(sources)}")
+        if self.security == "none" and not is_loopback(self.host):
+            raise ValueError(
+                f'security: "none" sends the password in clear; it is only allowed for '
+                f"loopback hosts, not {self.host!r} (use tls or starttls)"
+            )
+        if self.password_env is not None and self.password_env not in os.environ:
+            raise ValueError(f"password_env: environment variable {self.password_env} is not set")
+        if self.password_file is not None and not self.password_file.is_file():
+            raise ValueError(f"password_file: {self.password_file} is not a readable file")
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file: {self.ca_file} is not a readable file")
+        return self
+
+    def secret(self) -> str:
+        """The password, read from wherever the config says it lives."""
+        if self.password is not None:
+            return self.password.get_secret_value()
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        assert self.password_env is not None
+        return os.environ[self.password_env]
+
+
+class PollSettings(_Section):
+    interval_seconds: Annotated[float, Field(gt=0)] = 60
+    batch_size: Annotated[int, Field(ge=1, le=10000)] = 500
+
+
+class PolicySettings(_Section):
+    soft_limit: Annotated[int, Field(ge=1)] = 5
+    overrides: dict[str, BounceClass] = Field(default_factory=dict)
+
+
+class BlocklistSettings(_Section):
+    path: Path | None = None  # default: blocklist.txt next to the config file
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    mailboxes: list[MailboxSettings] = Field(default_factory=list)
+    poll: PollSettings = PollSettings()
+    policy: PolicySettings = PolicySettings()
+    blocklist: BlocklistSettings = BlocklistSettings()
+    log: LogSettings = LogSettings()
+    config_dir: Path = Path(".")  # filled by load(); not a file key
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _unique_names(cls, mailboxes: list[MailboxSettings]) -> list[MailboxSettings]:
+        names = [m.name for m in mailboxes]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"name: {name!r} is used by more than one mailbox")
+        return mailboxes
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.config_dir / 'state.db'}"
+
+    @property
+    def blocklist_path(self) -> Path:
+        path = self.blocklist.path or Path("blocklist.txt")
+        return path if path.is_absolute() else self.config_dir / path
+
+
+def _key_path(location: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(item)
+    return ".".join(parts)
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = _key_path(tuple(first["loc"]))
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    # Validators report "key: message" for keys they check across fields; join, not repeat.
+    if ":" in message.split(" ", 1)[0]:
+        inner_key, _, message = message.partition(": ")
+        key = f"{key}.{inner_key}" if key else inner_key
+    return f"{key}: {message}" if key else message
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The config file to read: the -c argument, else $BOUNCEWATCH_CONFIG."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if not chosen:
+        raise ConfigError(f"no config file: pass -c FILE or set {CONFIG_ENV}")
+    return Path(chosen)
+
+
+def load(path: str | os.PathLike[str] | None) -> Settings:
+    """Read and validate the config file; raise ConfigError with one line naming the key."""
+    file = config_path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    if "config_dir" in data:
+        raise ConfigError(f"{file}: config_dir: unknown key")
+    config_dir = file.resolve().parent
+    data["config_dir"] = config_dir
+    for index, mailbox in enumerate(data.get("mailboxes") or []):
+        if not isinstance(mailbox, dict):
+            raise ConfigError(f"{file}: mailboxes[{index}]: must be a table ([[mailboxes]])")
+        for key in ("password_file", "ca_file"):
+            # Relative paths in the file mean relative to the file, not to the working directory.
+            if isinstance(mailbox.get(key), str) and not Path(mailbox[key]).is_absolute():
+                mailbox[key] = str(config_dir / mailbox[key])
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{file}: {_one_line(exc)}") from None

@@ -1,0 +1,353 @@
+"""The only peewee user: models, connection, schema, and the batch transaction.
+
+One batch of messages is written in one transaction: the messages (keyed by a fingerprint of
+their bytes, so a message counts once however often it is seen), their events, the new address
+states, the folder cursor, and the moves still owed. Moves happen after the commit; a crash
+before they finish leaves the owed moves in the table for the next cycle to finish.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import peewee
+from playhouse.db_url import connect
+
+from .records import AddressState, BounceRecord
+
+SCHEMA_VERSION = 1
+database_proxy = peewee.DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class _Model(peewee.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class Meta(_Model):
+    key = peewee.CharField(primary_key=True, max_length=64)
+    value = peewee.TextField()
+
+
+class Address(_Model):
+    address = peewee.CharField(primary_key=True, max_length=320)
+    blocked = peewee.BooleanField(default=False, index=True)
+    blocked_reason = peewee.TextField(default="")
+    blocked_at = peewee.DateTimeField(null=True)
+    soft_count = peewee.IntegerField(default=0)
+    last_class = peewee.CharField(default="", max_length=16)
+    last_reason = peewee.CharField(default="", max_length=64)
+    last_status = peewee.CharField(default="", max_length=16)
+    first_bounce = peewee.DateTimeField(null=True)
+    last_bounce = peewee.DateTimeField(null=True)
+    bounces = peewee.IntegerField(default=0)
+    manual = peewee.BooleanField(default=False)
+
+
+class ProcessedMessage(_Model):
+    fingerprint = peewee.CharField(unique=True, max_length=64)
+    mailbox = peewee.CharField(max_length=128)
+    folder = peewee.CharField(max_length=512)
+    uidvalidity = peewee.BigIntegerField()
+    uid = peewee.BigIntegerField()
+    outcome = peewee.CharField(max_length=16)
+    kind = peewee.CharField(default="", max_length=32)
+    original_message_id = peewee.CharField(default="", max_length=998, index=True)
+    processed_at = peewee.DateTimeField()
+
+
+class Event(_Model):
+    message = peewee.ForeignKeyField(ProcessedMessage, backref="events", on_delete="CASCADE")
+    address = peewee.CharField(max_length=320, index=True)
+    at = peewee.DateTimeField()
+    bounce_class = peewee.CharField(max_length=16)
+    status = peewee.CharField(default="", max_length=16)
+    reply_code = peewee.CharField(default="", max_length=8)
+    reason = peewee.CharField(default="", max_length=64)
+    action = peewee.CharField(default="", max_length=16)
+    diagnostic = peewee.TextField(default="")
+    remote_mta = peewee.CharField(default="", max_length=255)
+    feedback_type = peewee.CharField(default="", max_length=64)
+
+
+class FolderCursor(_Model):
+    mailbox = peewee.CharField(max_length=128)
+    folder = peewee.CharField(max_length=512)
+    uidvalidity = peewee.BigIntegerField()
+    last_uid = peewee.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("mailbox", "folder"), True),)
+
+
+class PendingMove(_Model):
+    mailbox = peewee.CharField(max_length=128)
+    folder = peewee.CharField(max_length=512)
+    uidvalidity = peewee.BigIntegerField()
+    uid = peewee.BigIntegerField()
+    outcome = peewee.CharField(max_length=16)
+
+    class Meta:
+        indexes = ((("mailbox", "folder", "uidvalidity", "uid"), True),)
+
+
+class Audit(_Model):
+    at = peewee.DateTimeField()
+    address = peewee.CharField(max_length=320, index=True)
+    action = peewee.CharField(max_length=16)  # block | unblock
+    actor = peewee.CharField(max_length=128)
+    reason = peewee.TextField()
+
+
+MODELS: tuple[type[_Model], ...] = (
+    Meta,
+    Address,
+    ProcessedMessage,
+    Event,
+    FolderCursor,
+    PendingMove,
+    Audit,
+)
+_STATE_FIELDS = (
+    "blocked",
+    "blocked_reason",
+    "blocked_at",
+    "soft_count",
+    "last_class",
+    "last_reason",
+    "last_status",
+    "first_bounce",
+    "last_bounce",
+    "bounces",
+    "manual",
+)
+_BATCH_ROWS = 200  # rows per multi-row INSERT; keeps under SQLite's variable limit
+
+
+def open_database(url: str) -> peewee.Database:
+    """Connect to the URL's database, create the schema when missing, bind the models."""
+    if url.startswith("sqlite"):
+        db = connect(
+            url,
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": "full",
+                "foreign_keys": 1,
+                "busy_timeout": 10000,
+            },
+        )
+    else:
+        db = connect(url)
+    database_proxy.initialize(db)
+    db.connect(reuse_if_open=True)
+    with db.atomic():
+        db.create_tables(MODELS, safe=True)
+        Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict_ignore().execute()
+    return db
+
+
+def close_database() -> None:
+    db = database_proxy.obj
+    if db is not None and not db.is_closed():
+        db.close()
+
+
+def _chunks(items: Sequence, size: int = _BATCH_ROWS) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _to_state(row: Address) -> AddressState:
+    return AddressState(address=row.address, **{name: getattr(row, name) for name in _STATE_FIELDS})
+
+
+def load_states(addresses: Iterable[str]) -> dict[str, AddressState]:
+    """The stored state of each address that has one."""
+    wanted = sorted(set(addresses))
+    states: dict[str, AddressState] = {}
+    for chunk in _chunks(wanted, 500):
+        for row in Address.select().where(Address.address.in_(list(chunk))):
+            states[row.address] = _to_state(row)
+    return states
+
+
+def get_state(address: str) -> AddressState | None:
+    row = Address.get_or_none(Address.address == address)
+    return _to_state(row) if row else None
+
+
+def save_states(states: Iterable[AddressState]) -> None:
+    """Upsert address states (insert new, overwrite known)."""
+    rows = [
+        {"address": s.address, **{name: getattr(s, name) for name in _STATE_FIELDS}}
+        for s in states
+    ]
+    update = {getattr(Address, name): peewee.EXCLUDED[name] for name in _STATE_FIELDS}
+    for chunk in _chunks(rows):
+        Address.insert_many(chunk).on_conflict(
+            conflict_target=[Address.address], update=update
+        ).execute()
+
+
+def known_fingerprints(fingerprints: Iterable[str]) -> dict[str, str]:
+    """fingerprint → recorded outcome, for the fingerprints already processed."""
+    wanted = sorted(set(fingerprints))
+    found: dict[str, str] = {}
+    for chunk in _chunks(wanted, 500):
+        query = ProcessedMessage.select(
+            ProcessedMessage.fingerprint, ProcessedMessage.outcome
+        ).where(ProcessedMessage.fingerprint.in_(list(chunk)))
+        found.update((row.fingerprint, row.outcome) for row in query)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to record for the first time, with what it said."""
+
+    fingerprint: str
+    uid: int
+    outcome: str
+    kind: str
+    original_message_id: str
+    records: tuple[tuple[BounceRecord, str], ...]  # (record, class)
+
+
+def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, uidvalidity: int, at: datetime) -> None:
+    """Insert processed messages and their events (inside the caller's transaction)."""
+    for message in messages:
+        row_id = ProcessedMessage.insert(
+            fingerprint=message.fingerprint,
+            mailbox=mailbox,
+            folder=folder,
+            uidvalidity=uidvalidity,
+            uid=message.uid,
+            outcome=message.outcome,
+            kind=message.kind,
+            original_message_id=message.original_message_id[:998],
+            processed_at=at,
+        ).execute()
+        events = [
+            {
+                "message": row_id,
+                "address": record.address,
+                "at": at,
+                "bounce_class": bounce_class,
+                "status": record.status,
+                "reply_code": record.reply_code,
+                "reason": record.reason,
+                "action": record.action,
+                "diagnostic": record.diagnostic,
+                "remote_mta": record.remote_mta[:255],
+                "feedback_type": record.feedback_type,
+            }
+            for record, bounce_class in message.records
+        ]
+        for chunk in _chunks(events):
+            Event.insert_many(chunk).execute()
+
+
+def get_cursor(mailbox: str, folder: str) -> tuple[int, int] | None:
+    """(uidvalidity, last processed UID) of a folder, or None before its first cycle."""
+    row = FolderCursor.get_or_none(
+        (FolderCursor.mailbox == mailbox) & (FolderCursor.folder == folder)
+    )
+    return (row.uidvalidity, row.last_uid) if row else None
+
+
+def set_cursor(mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+    FolderCursor.insert(
+        mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid
+    ).on_conflict(
+        conflict_target=[FolderCursor.mailbox, FolderCursor.folder],
+        update={FolderCursor.uidvalidity: uidvalidity, FolderCursor.last_uid: last_uid},
+    ).execute()
+
+
+def add_pending_moves(mailbox: str, folder: str, uidvalidity: int, moves: Iterable[tuple[int, str]]) -> None:
+    rows = [
+        {"mailbox": mailbox, "folder": folder, "uidvalidity": uidvalidity, "uid": uid, "outcome": outcome}
+        for uid, outcome in moves
+    ]
+    for chunk in _chunks(rows):
+        PendingMove.insert_many(chunk).on_conflict_ignore().execute()
+
+
+def pending_moves(mailbox: str, folder: str) -> list[tuple[int, int, str]]:
+    """(uidvalidity, uid, outcome) of the moves owed in a folder."""
+    query = PendingMove.select().where(
+        (PendingMove.mailbox == mailbox) & (PendingMove.folder == folder)
+    ).order_by(PendingMove.uid)
+    return [(row.uidvalidity, row.uid, row.outcome) for row in query]
+
+
+def clear_pending_moves(mailbox: str, folder: str, uidvalidity: int, uids: Sequence[int]) -> None:
+    for chunk in _chunks(list(uids), 500):
+        PendingMove.delete().where(
+            (PendingMove.mailbox == mailbox)
+            & (PendingMove.folder == folder)
+            & (PendingMove.uidvalidity == uidvalidity)
+            & (PendingMove.uid.in_(list(chunk)))
+        ).execute()
+
+
+def drop_stale_pending_moves(mailbox: str, folder: str, uidvalidity: int) -> int:
+    """Forget moves owed under an older UIDVALIDITY; those messages come back as re-seen ones."""
+    return (
+        PendingMove.delete()
+        .where(
+            (PendingMove.mailbox == mailbox)
+            & (PendingMove.folder == folder)
+            & (PendingMove.uidvalidity != uidvalidity)
+        )
+        .execute()
+    )
+
+
+def blocked_addresses() -> Iterator[str]:
+    """Every blocked address, sorted, streamed."""
+    query = (
+        Address.select(Address.address)
+        .where(Address.blocked == True)  # noqa: E712 (peewee expression)
+        .order_by(Address.address)
+        .tuples()
+    )
+    for (address,) in query.iterator():
+        yield address
+
+
+def count_blocked() -> int:
+    return Address.select().where(Address.blocked == True).count()  # noqa: E712
+
+
+def recent_events(address: str, limit: int = 10) -> list[Event]:
+    return list(
+        Event.select(Event, ProcessedMessage)
+        .join(ProcessedMessage)
+        .where(Event.address == address)
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(limit)
+    )
+
+
+def audit_entries(address: str) -> list[Audit]:
+    return list(Audit.select().where(Audit.address == address).order_by(Audit.at, Audit.id))
+
+
+def write_audit(address: str, action: str, reason: str, actor: str | None, at: datetime) -> None:
+    Audit.create(at=at, address=address, action=action, actor=actor or default_actor(), reason=reason)
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,135 @@
+"""RFC 3464 delivery status notifications, read field by field per recipient.
+
+The delivery-status text may come as a proper ``message/delivery-status`` part, as text/plain,
+under a wrong MIME type, or inside a returned message; any text carrying ``Final-Recipient:`` or
+``Original-Recipient:`` fields is read. Addresses may be ``rfc822;`` or ``utf-8;`` (xtext,
+RFC 3461) typed. ``Diagnostic-Code`` may be folded over several lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .finalize import Draft
+from .mailview import MailView, first_address
+
+_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})[ \t]*:[ \t]*(.*)$")
+_XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
+_UNICODE_ESC = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+_RECIPIENT_FIELDS = frozenset({"final-recipient", "original-recipient", "x-actual-recipient"})
+_PER_RECIPIENT = frozenset(
+    {"action", "status", "diagnostic-code", "remote-mta", "last-attempt-date",
+     "will-retry-until", "final-log-id", "x-actual-recipient", "x-remote-mta"}
+)
+_DSN_MARK = re.compile(r"^(?:final|original)-recipient[ \t]*:", re.I | re.M)
+
+
+def decode_address(value: str) -> str:
+    """The address in a DSN recipient field (``rfc822; a@b``, ``utf-8; xtext``), lowercased."""
+    addr_type, sep, rest = value.partition(";")
+    text = rest if sep else addr_type
+    if sep and addr_type.strip().lower() in ("utf-8", "x-utf-8", "unknown"):
+        text = _UNICODE_ESC.sub(lambda m: _chr(m.group(1)), text)
+    text = _XTEXT.sub(lambda m: chr(int(m.group(1), 16)), text) if "+" in text and "@" in text else text
+    address = first_address(text)
+    if not address and "@" in text:
+        candidate = text.strip().strip("<>").strip()
+        if " " not in candidate and candidate.count("@") == 1:
+            local, domain = candidate.split("@")
+            address = f"{local}@{domain.lower()}" if local and domain else ""
+    return address
+
+
+def _chr(hexdigits: str) -> str:
+    try:
+        return chr(int(hexdigits, 16))
+    except (ValueError, OverflowError):
+        return ""
+
+
+def fields(text: str) -> list[tuple[str, str]]:
+    """Header-style fields of ``text`` in order, continuation lines unfolded."""
+    out: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            out.append(("", ""))
+            continue
+        if line[0] in " \t" and out and out[-1][0]:
+            name, value = out[-1]
+            out[-1] = (name, value + " " + line.strip())
+            continue
+        match = _FIELD.match(line)
+        if match:
+            out.append((match.group(1).lower(), match.group(2).strip()))
+        elif out and out[-1][0] == "diagnostic-code":
+            # Some MTAs fold the diagnostic without indentation.
+            name, value = out[-1]
+            out[-1] = (name, value + " " + line.strip())
+        else:
+            out.append(("", ""))
+    return out
+
+
+def read_report(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """Split a delivery-status text into per-message fields and per-recipient field groups."""
+    per_message: dict[str, str] = {}
+    groups: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    for name, value in fields(text):
+        if not name:
+            continue
+        if name in ("final-recipient", "original-recipient"):
+            if current is None or name in current:
+                current = {}
+                groups.append(current)
+            current[name] = value
+        elif current is not None and (name in _PER_RECIPIENT or name.startswith("x-")):
+            current.setdefault(name, value)
+        elif current is None and name == "action":
+            current = {name: value}
+            groups.append(current)
+        else:
+            per_message.setdefault(name, value)
+    return per_message, groups
+
+
+def _diagnostic(value: str) -> tuple[str, str]:
+    dtype, sep, rest = value.partition(";")
+    if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,20}", dtype.strip()):
+        return dtype.strip().upper(), rest.strip()
+    return "SMTP", value.strip()
+
+
+def detect(view: MailView) -> list[Draft] | None:
+    """Drafts for every recipient of every delivery-status report in the message, or None."""
+    texts = list(view.reports)
+    if not texts:
+        texts = [t for _, t in view.texts if _DSN_MARK.search(t)]
+    drafts: list[Draft] = []
+    seen: set[str] = set()
+    for text in texts:
+        per_message, groups = read_report(text)
+        for group in groups:
+            address = ""
+            for key in ("final-recipient", "original-recipient", "x-actual-recipient"):
+                if group.get(key):
+                    address = decode_address(group[key])
+                    if address:
+                        break
+            if not address or address in seen:
+                continue
+            seen.add(address)
+            dtype, diagnostic = _diagnostic(group.get("diagnostic-code", ""))
+            remote = group.get("remote-mta", "")
+            remote = remote.partition(";")[2].strip() if ";" in remote else remote
+            drafts.append(
+                Draft(
+                    address=address,
+                    status=group.get("status", "").split(" ", 1)[0],
+                    diagnostic=diagnostic,
+                    action=group.get("action", ""),
+                    remote_mta=remote,
+                    diag_type=dtype if dtype else "SMTP",
+                )
+            )
+    return drafts or None

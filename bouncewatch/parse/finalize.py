@@ -1,0 +1,105 @@
+"""Turn what a detector found about one recipient (a Draft) into a finished BounceRecord.
+
+Common to every format: unfold the diagnostic, take status and reply codes from it when the
+report's own fields lack them, find the SMTP command the error answered, ask the reason table,
+and infer a status code from the reason when the message gives none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..records import BounceRecord
+from .reasons import Evidence, reason_for
+from .status import find_reply_code, find_status, is_status, is_temporary, pseudo_status
+
+_SPECIFIC = re.compile(r"\A[45]\.[1-9]\.[1-9]\Z")
+_COMMAND = re.compile(
+    r"\b(?:in reply to|after|for|while sending|response to)\s+"
+    r"(?:the\s+)?(rcpt to|mail from|data|end of data|helo|ehlo|message body|connect|initial connection)",
+    re.I,
+)
+_COMMAND_NAMES = {
+    "rcpt to": "RCPT", "mail from": "MAIL", "data": "DATA", "end of data": "DATA",
+    "message body": "DATA", "helo": "HELO", "ehlo": "EHLO", "connect": "CONN",
+    "initial connection": "CONN",
+}
+_ACTIONS = {
+    "failed": "failed", "failure": "failed", "delayed": "delayed", "delivered": "delivered",
+    "relayed": "relayed", "expanded": "expanded", "expired": "delayed", "deferred": "delayed",
+}
+_QUIET_REASONS = frozenset({"delivered", "feedback", "vacation"})
+
+
+@dataclass(slots=True)
+class Draft:
+    """One recipient as a detector read it, before the common finishing steps."""
+
+    address: str
+    status: str = ""
+    reply_code: str = ""
+    diagnostic: str = ""
+    action: str = ""
+    remote_mta: str = ""
+    command: str = ""
+    diag_type: str = "SMTP"
+    hint: str = ""
+    feedback_type: str = ""
+
+
+def unfold(text: str) -> str:
+    """Collapse all whitespace runs (folded lines included) to single spaces."""
+    return " ".join(text.split())
+
+
+def find_command(text: str) -> str:
+    """The SMTP command an error answered, from phrases like 'in reply to RCPT TO command'."""
+    match = _COMMAND.search(text)
+    return _COMMAND_NAMES.get(match.group(1).lower(), "") if match else ""
+
+
+def normalise_action(value: str) -> str:
+    """An RFC 3464 Action value, lowercased and stripped of comments; ``""`` when unknown."""
+    word = value.strip().lower().split(" ", 1)[0].split("(", 1)[0] if value else ""
+    return _ACTIONS.get(word, "")
+
+
+def finalize(draft: Draft) -> BounceRecord:
+    """Fill in codes, reason and action for one recipient."""
+    diagnostic = unfold(draft.diagnostic)[:2000]
+    status = draft.status.strip()
+    if status and not is_status(status):
+        status = find_status(status)
+    found = find_status(diagnostic)
+    if found and (not status or _SPECIFIC.match(found) or status.endswith(".0.0") and found[0] == status[0]):
+        status = found
+    reply = draft.reply_code or find_reply_code(diagnostic)
+    command = draft.command or find_command(diagnostic)
+    action = normalise_action(draft.action) if draft.action else ""
+    reason = reason_for(
+        Evidence(status, diagnostic, action, reply, command, draft.diag_type or "SMTP", draft.hint)
+    )
+    if reason in _QUIET_REASONS:
+        if reason != "delivered":
+            reply = ""
+    else:
+        if not status:
+            temporary = is_temporary(f"{reply} {diagnostic}".strip())
+            status = pseudo_status(reason, bool(temporary))
+        if reply and status and reply[0] != status[0]:
+            reply = ""
+        if reason == "expired":
+            action = "delayed"
+        elif not action and status[:1] in ("4", "5"):
+            action = "failed"
+    return BounceRecord(
+        address=draft.address,
+        status=status,
+        reply_code=reply,
+        reason=reason,
+        action=action,
+        diagnostic=diagnostic,
+        remote_mta=draft.remote_mta,
+        feedback_type=draft.feedback_type,
+    )

@@ -1,0 +1,176 @@
+"""Read a human-readable (non-RFC 3464) bounce: find the failed recipients and their error text.
+
+Most MTAs that do not send DSNs write the same shape: a preamble, then each failed address at
+the start of a line (``<a@b>:``, ``  a@b``, ``a@b... User unknown``) or after a label
+(``Recipient: a@b``, ``RCPT TO:<a@b>``), followed by the remote server's words, then a marker
+and a copy of the original message. This module reads that shape; the per-family modules in
+``formats/`` only supply markers and quirks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .finalize import Draft
+from .mailview import MailView, addresses_in
+
+_ADDR = r"(?<![\w.+/=&%-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+"
+_CUT = re.compile(
+    r"^[ \t>]*(?:[-=_*#]{2,}[ \t]*)?(?:"
+    r"original message|below this line is a copy|this is a copy of|original message follows"
+    r"|(?:the )?returned (?:message|mail)|unsent message below|message (?:text|headers?) follows?"
+    r"|content-type:[ \t]*(?:message/rfc822|text/rfc822-headers)|the header of the original message"
+    r"|start of (?:the )?(?:returned|original)|forwarded message|copy of (?:the|your) (?:original )?message"
+    r"|your message reads|included is a copy|the original message headers|original message header"
+    r"|headers of your message|a copy of the original|------ original"
+    r")",
+    re.I | re.M,
+)
+_HEADERISH = re.compile(
+    r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|MIME-Version|X-Mailer|Date|From|Subject|To|Content-Type):[ \t]",
+    re.I,
+)
+_STRONG_HEADER = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|MIME-Version):", re.I)
+_LINE_ADDRESS = re.compile(
+    rf"^[ \t>*-]*(?:\d+[.)][ \t]*)?[\"']?<?(?:mailto:)?({_ADDR})>?[\"']?[ \t]*(?:[:.,;(\[-]|\.\.\.|$|[ \t]+\S)",
+    re.ASCII,
+)
+_LABELLED = re.compile(
+    rf"(?:\b(?:final-|original-)?recipient(?:'s)?(?:[ \t]+address)?|\brcpt[ \t]+to|^[ \t]*to|\baddress(?:ee)?"
+    rf"|\bdestinat(?:ario|aire)|\bempf(?:ä|ae)nger|\bfailed[ \t]+recipient|\bunknown user|\buser)"
+    rf"[ \t]*[:=]?[ \t]*\(?<?(?:mailto:)?({_ADDR})>?",
+    re.I | re.M | re.ASCII,
+)
+_NOT_RECIPIENT_LOCAL = frozenset({"mailer-daemon", "mailer_daemon", "maildaemon"})
+_BOILERPLATE = re.compile(
+    r"^(?:hi\.|this is|this message|i'm afraid|i am sorry|sorry|your message|the following|a message"
+    r"|delivery (?:to|has)|unable to deliver|could not be delivered|for further|please|if you|you can|you do not"
+    r"|the mail system|-{3,}|\*{3,}|={3,}|$)",
+    re.I,
+)
+
+
+@dataclass
+class TextBounce:
+    """The error section of a text bounce and the recipients found in it."""
+
+    section: str
+    drafts: list[Draft] = field(default_factory=list)
+
+
+def error_section(text: str) -> str:
+    """The text before the copy of the original message (at most 64 KiB looked at)."""
+    text = text[:65536]
+    cut = len(text)
+    match = _CUT.search(text)
+    if match:
+        cut = match.start()
+    lines = text[:cut].split("\n")
+    offset = 0
+    for i, line in enumerate(lines[:-1]):
+        nxt = lines[i + 1]
+        if _STRONG_HEADER.match(line) and (_HEADERISH.match(nxt) or nxt[:1] in (" ", "\t")):
+            return text[:offset]
+        offset += len(line) + 1
+    return text[:cut]
+
+
+def sender_addresses(view: MailView) -> set[str]:
+    """Addresses that are the sender's side, never a failed recipient."""
+    senders: set[str] = set()
+    for name in ("To", "Return-Path", "Sender", "Reply-To"):
+        senders.update(addresses_in(view.header(name)))
+    for name in ("From", "Return-Path", "Sender", "Reply-To"):
+        senders.update(addresses_in(view.original_header(name)))
+    if view.from_addr:
+        senders.add(view.from_addr)
+    return senders
+
+
+def _diagnostic_after(lines: list[str], index: int, address: str, is_recipient_line) -> str:
+    """The line naming ``address`` (address removed) and the lines below it up to a blank line."""
+    first = re.sub(rf"<?{re.escape(address)}>?", " ", lines[index], flags=re.I).strip(" \t:>.-")
+    parts = [first] if first else []
+    for line in lines[index + 1 : index + 14]:
+        if is_recipient_line(line):
+            break
+        if not line.strip():
+            if parts and (len(parts) > 1 or len(parts[0]) > 40):
+                break
+            continue
+        parts.append(line.strip())
+    return " ".join(parts)
+
+
+def read(
+    view: MailView,
+    text: str | None = None,
+    *,
+    recipients: Iterable[str] = (),
+    allow_any: bool = False,
+) -> TextBounce:
+    """Find recipients and per-recipient error text in the human-readable part of a bounce.
+
+    ``recipients`` are already known (e.g. from X-Failed-Recipients); only their text is looked
+    for. Otherwise addresses at the start of a line, then labelled ones, are taken; with
+    ``allow_any`` any non-sender address in the error section is taken as a last resort.
+    """
+    section = error_section(view.body if text is None else text)
+    senders = sender_addresses(view)
+    known = [a.lower() for a in recipients]
+    lines = section.split("\n")
+
+    def candidate(address: str) -> bool:
+        local = address.split("@", 1)[0]
+        return address not in senders and local not in _NOT_RECIPIENT_LOCAL
+
+    def line_recipient(line: str) -> str:
+        match = _LINE_ADDRESS.match(line)
+        if match and candidate(match.group(1).lower()):
+            return match.group(1).lower()
+        return ""
+
+    order: list[str] = list(known)
+    diags: dict[str, list[str]] = {a: [] for a in known}
+    if not known:
+        for i, line in enumerate(lines):
+            addr = line_recipient(line)
+            if addr and addr not in diags:
+                order.append(addr)
+                diags[addr] = []
+        if not order:
+            for match in _LABELLED.finditer(section):
+                addr = match.group(1).lower()
+                if candidate(addr) and addr not in diags:
+                    order.append(addr)
+                    diags[addr] = []
+        if not order and allow_any:
+            for addr in addresses_in(section):
+                if candidate(addr) and addr not in diags:
+                    order.append(addr)
+                    diags[addr] = []
+    wanted = set(order)
+
+    def is_recipient_line(line: str) -> bool:
+        match = _LINE_ADDRESS.match(line)
+        return bool(match and match.group(1).lower() in wanted)
+
+    for i, line in enumerate(lines):
+        lowered = line.lower()
+        for addr in wanted:
+            col = lowered.find(addr)
+            if col < 0:
+                continue
+            diag = _diagnostic_after(lines, i, addr, is_recipient_line)
+            if diag and diag not in diags[addr]:
+                diags[addr].append(diag)
+    fallback = " ".join(
+        line.strip() for line in lines if line.strip() and not _BOILERPLATE.match(line.strip())
+    )[:1500]
+    drafts = []
+    for addr in order:
+        diagnostic = " ".join(diags[addr])[:2000] or fallback
+        drafts.append(Draft(address=addr, diagnostic=diagnostic))
+    return TextBounce(section=section, drafts=drafts)

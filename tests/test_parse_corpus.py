@@ -1,0 +1,55 @@
+"""Score the parser on the copied Sisimai corpus (accuracy only, never timing)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scoring import load_labels, score  # noqa: E402
+
+from bouncewatch.classify import classify  # noqa: E402
+from bouncewatch.parse import parse_message  # noqa: E402
+
+CORPUS = ROOT / "tests" / "corpus" / "sisimai"
+TARGETS = {"recipients_exact": 97.0, "status": 96.0, "class": 97.0, "reason": 90.0, "precision": 99.0}
+# What the parser reaches today: a regression guard below the targets.
+FLOOR = {"recipients_exact": 95.0, "status": 90.0, "class": 88.0, "reason": 76.0, "precision": 97.0}
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, float]:
+    labels = load_labels(CORPUS)
+    results = {}
+    for name in labels:
+        records = parse_message((CORPUS / name).read_bytes()).records
+        results[name] = [
+            {"address": r.address, "status": r.status, "reason": r.reason,
+             "class": classify(r).bounce_class.value}
+            for r in records
+        ]
+    return score(results, labels).as_dict()
+
+
+def test_corpus_files_present() -> None:
+    """The corpus copy holds every labelled file, so tests never depend on ../shared."""
+    labels = load_labels(CORPUS)
+    assert len(labels) >= 300
+    assert all((CORPUS / name).exists() for name in labels)
+
+
+def test_corpus_no_regression(figures: dict[str, float]) -> None:
+    """Accuracy does not fall below what the parser reached when this test was written."""
+    for key, floor in FLOOR.items():
+        assert figures[key] >= floor, (key, figures[key])
+
+
+@pytest.mark.xfail(reason="accuracy targets not yet reached; see the parser report", strict=False)
+def test_corpus_meets_targets(figures: dict[str, float]) -> None:
+    """Recipients exact ≥97%, status ≥96%, class ≥97%, reason ≥90%, precision ≥99%."""
+    for key, target in TARGETS.items():
+        assert figures[key] >= target, (key, figures[key])

@@ -29,7 +29,10 @@ SENDER_SIDE_REASONS = frozenset(
         "contenterror",
     }
 )
-IGNORE_REASONS = frozenset({"vacation", "delivered", "delayed"})
+# "expired": the sending server gave up retrying a host it could not reach. Following Sisimai 5
+# (which reports such records as delayed), that says the remote server was down, not that the
+# address is bad, so it counts nothing by default; `overrides = { expired = "soft" }` counts it.
+IGNORE_REASONS = frozenset({"vacation", "delivered", "delayed", "expired"})
 IGNORE_ACTIONS = frozenset({"delayed", "delivered", "relayed", "expanded"})
 
 

@@ -58,7 +58,12 @@ class MailboxSettings(_Section):
     password: SecretStr | None = None
     password_file: Path | None = None
     password_env: str | None = None
+    # XOAUTH2: a command (no shell) that prints a fresh access token; run when none is cached
+    # or the server refused the cached one.
+    oauth2_token_command: str | None = None
     folder: str = "INBOX"
+    folders: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | None = None
+    idle: bool = False  # wait with IMAP IDLE between cycles where the server has it
     archive: Annotated[str, Field(min_length=1)] = "Bounces"
     ca_file: Path | None = None
     tls_verify: bool = True
@@ -74,12 +79,13 @@ class MailboxSettings(_Section):
     def _check(self) -> MailboxSettings:
         sources = [
             key
-            for key in ("password", "password_file", "password_env")
+            for key in ("password", "password_file", "password_env", "oauth2_token_command")
             if getattr(self, key) is not None
         ]
         if not sources:
             raise ValueError(
-                "password: missing; set one of password, password_file or password_env"
+                "password: missing; set one of password, password_file, password_env "
+                "or oauth2_token_command"
             )
         if len(sources) > 1:
             raise ValueError(f"{sources[1]}: give only one of {', '.join(sources)}")
@@ -94,10 +100,25 @@ class MailboxSettings(_Section):
             raise ValueError(f"password_file: {self.password_file} is not a readable file")
         if self.ca_file is not None and not self.ca_file.is_file():
             raise ValueError(f"ca_file: {self.ca_file} is not a readable file")
+        if self.folders is not None and "folder" in self.model_fields_set:
+            raise ValueError("folders: give either folder or folders, not both")
+        if self.folders is not None and len(set(self.folders)) != len(self.folders):
+            raise ValueError("folders: a folder is listed twice")
+        if self.oauth2_token_command is not None and not self.oauth2_token_command.strip():
+            raise ValueError("oauth2_token_command: empty command")
         return self
 
+    @property
+    def folder_list(self) -> tuple[str, ...]:
+        """The folders to watch: `folders` when given, else the single `folder`."""
+        return tuple(self.folders) if self.folders is not None else (self.folder,)
+
+    @property
+    def uses_oauth2(self) -> bool:
+        return self.oauth2_token_command is not None
+
     def secret(self) -> str:
-        """The password, read from wherever the config says it lives."""
+        """The password, read from wherever the config says it lives (not for oauth2)."""
         if self.password is not None:
             return self.password.get_secret_value()
         if self.password_file is not None:
@@ -109,11 +130,35 @@ class MailboxSettings(_Section):
 class PollSettings(_Section):
     interval_seconds: Annotated[float, Field(gt=0)] = 60
     batch_size: Annotated[int, Field(ge=1, le=10000)] = 500
+    # Larger messages are fetched as headers + this many bytes, and parsed from that prefix.
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+
+
+class DaemonSettings(_Section):
+    """How `bouncewatch run` retries, shares mailboxes with other instances, and reports health."""
+
+    backoff_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
+    backoff_max_seconds: Annotated[float, Field(gt=0)] = 300.0
+    # A standby instance tries to take over a mailbox's lease this often.
+    lease_retry_seconds: Annotated[float, Field(gt=0)] = 15.0
+    # Re-issue IDLE this often (RFC 2177: servers may drop an IDLE after 30 minutes).
+    idle_renew_seconds: Annotated[float, Field(gt=0, le=29 * 60)] = 25 * 60
+    health_file: Path | None = None  # JSON, rewritten atomically after every attempt
 
 
 class PolicySettings(_Section):
     soft_limit: Annotated[int, Field(ge=1)] = 5
+    # Soft bounces older than this no longer count; 0 turns the window off. 30 days: a soft
+    # bounce says how the address is now, and sending systems rarely report successes, so
+    # without a window a few transient failures spread over years would add up to a block.
+    soft_window_days: Annotated[float, Field(ge=0)] = 30
     overrides: dict[str, BounceClass] = Field(default_factory=dict)
+    complaint_action: Literal["block", "record"] = "block"
+    # Rejections that point at the sender (blocked IP, spam filter, policy, auth) say nothing
+    # about the address: recorded with their reason, counted only when this is on.
+    count_sender_side: bool = False
+    sender_alert_threshold: Annotated[int, Field(ge=1)] = 20
+    sender_alert_window_minutes: Annotated[float, Field(gt=0)] = 60
 
 
 class BlocklistSettings(_Section):
@@ -132,6 +177,7 @@ class Settings(_Section):
     policy: PolicySettings = PolicySettings()
     blocklist: BlocklistSettings = BlocklistSettings()
     log: LogSettings = LogSettings()
+    daemon: DaemonSettings = DaemonSettings()
     config_dir: Path = Path(".")  # filled by load(); not a file key
 
     @field_validator("mailboxes")
@@ -146,6 +192,13 @@ class Settings(_Section):
     @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite:///{self.config_dir / 'state.db'}"
+
+    @property
+    def health_path(self) -> Path | None:
+        path = self.daemon.health_file
+        if path is None:
+            return None
+        return path if path.is_absolute() else self.config_dir / path
 
     @property
     def blocklist_path(self) -> Path:

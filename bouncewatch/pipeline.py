@@ -9,15 +9,19 @@ committed work whose messages are recognised by fingerprint and only moved, neve
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
 
 import structlog
 
 from . import blocklist, store
-from .classify import ClassPolicy, classify
+from .addresses import domain_of, normalise
+from .alerts import AlertPolicy, update_sender_alerts
+from .classify import ClassPolicy, classify, is_sender_side
 from .config import MailboxSettings, Settings
-from .ledger import LedgerPolicy, apply_verdict
+from .ledger import LedgerPolicy, apply_verdict, counts
 from .mailbox import Mailbox
 from .parse import parse_message
 from .records import (
@@ -33,6 +37,33 @@ from .records import (
 log = structlog.get_logger("bouncewatch.pipeline")
 
 Parser = Callable[[bytes], ParsedMessage]
+BYTES_PER_BATCH_FACTOR = 4  # a batch holds at most this many max-size messages in memory
+
+
+class StopFlag(Protocol):
+    """What a cycle checks between batches (a threading.Event fits): set means stop now."""
+
+    def is_set(self) -> bool: ...
+
+
+def split_by_bytes(uids: Sequence[int], sizes: dict[int, int], budget: int, cap_each: int) -> list[list[int]]:
+    """Cut `uids` into runs whose sizes (each capped at `cap_each`) add up to at most `budget`.
+
+    Every run has at least one message, so one huge message still goes through (as its prefix).
+    """
+    runs: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for uid in uids:
+        size = min(sizes.get(uid, 0), cap_each)
+        if current and total + size > budget:
+            runs.append(current)
+            current, total = [], 0
+        current.append(uid)
+        total += size
+    if current:
+        runs.append(current)
+    return runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +97,53 @@ def analyse(raw: bytes, policy: ClassPolicy, parse: Parser = parse_message) -> A
     return Analysis(parsed, verdicts, outcome_of(verdicts))
 
 
+def ledger_policy(settings: Settings) -> LedgerPolicy:
+    policy = settings.policy
+    return LedgerPolicy(
+        soft_limit=policy.soft_limit,
+        block_on_complaint=policy.complaint_action == "block",
+        count_sender_side=policy.count_sender_side,
+        soft_window=timedelta(days=policy.soft_window_days) if policy.soft_window_days else None,
+    )
+
+
 def fingerprint(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def apply_to_ledger(
-    verdicts: Iterable[Verdict], states: dict[str, AddressState], policy: LedgerPolicy, at
-) -> None:
-    """Fold verdicts into `states` (address → state), in order."""
-    for verdict in verdicts:
-        address = verdict.record.address.lower()
-        state = states.get(address) or AddressState(address=address)
-        states[address] = apply_verdict(state, verdict, at, policy)
+def plan_events(
+    analysis: Analysis, counted_pairs: set[tuple[str, str]], policy: LedgerPolicy
+) -> tuple[tuple[store.NewEvent, ...], list[tuple[str, Verdict]]]:
+    """Decide which records of a message move the ledger (pure but for `counted_pairs`).
+
+    A record counts unless its address is not an address, or an earlier report about the
+    same original message and recipient already counted (a duplicate DSN). Records that count
+    add their pair to `counted_pairs`, so a repeat later in the same batch is caught too.
+    Sender-side rejections are applied (recorded on the address) but flagged as not counted
+    unless the policy counts them.
+    """
+    omid = analysis.parsed.original_message_id
+    events: list[store.NewEvent] = []
+    applied: list[tuple[str, Verdict]] = []
+    for verdict in analysis.verdicts:
+        address = normalise(verdict.record.address)
+        sender_side = verdict.bounce_class is BounceClass.SOFT and is_sender_side(verdict.record)
+        counting = verdict.bounce_class is not BounceClass.IGNORE
+        repeat = counting and bool(omid) and (omid, address or "") in counted_pairs
+        if address is not None and not repeat:
+            applied.append((address, verdict))
+            if counting and omid:
+                counted_pairs.add((omid, address))
+        events.append(
+            store.NewEvent(
+                address=address or verdict.record.address,
+                record=verdict.record,
+                bounce_class=verdict.bounce_class.value,
+                counted=address is not None and not repeat and counts(verdict, policy),
+                sender_side=sender_side,
+            )
+        )
+    return tuple(events), applied
 
 
 class Cycle:
@@ -88,11 +154,16 @@ class Cycle:
         self.mailbox_settings = mailbox_settings
         self.parse = parse
         self.class_policy = ClassPolicy(overrides=dict(settings.policy.overrides))
-        self.ledger_policy = LedgerPolicy(soft_limit=settings.policy.soft_limit)
+        self.ledger_policy = ledger_policy(settings)
+        self.alert_policy = AlertPolicy(
+            threshold=settings.policy.sender_alert_threshold,
+            window=timedelta(minutes=settings.policy.sender_alert_window_minutes),
+        )
         self.summary = CycleSummary(mailbox=mailbox_settings.name)
         self.log = log.bind(mailbox=mailbox_settings.name, folder=mailbox_settings.folder)
 
-    def run(self, mailbox: Mailbox) -> CycleSummary:
+    def run(self, mailbox: Mailbox, stop: StopFlag | None = None) -> CycleSummary:
+        """Process the folder's new messages batch by batch; once `stop` is set, stop between batches."""
         name, folder = self.mailbox_settings.name, self.mailbox_settings.folder
         mailbox.ensure_archive_folders()
         uidvalidity = mailbox.select(folder)
@@ -103,10 +174,19 @@ class Cycle:
         last_uid = cursor[1] if cursor and cursor[0] == uidvalidity else 0
         uids = mailbox.uids_after(last_uid)
         batch_size = self.settings.poll.batch_size
+        max_bytes = self.settings.poll.max_message_bytes
         for start in range(0, len(uids), batch_size):
-            batch = uids[start : start + batch_size]
-            moves = self._process_batch(mailbox.fetch(batch), uidvalidity, batch[-1])
-            self._move(mailbox, uidvalidity, moves)
+            sizes = mailbox.sizes(uids[start : start + batch_size])
+            # Few big messages make smaller batches, so memory stays bounded by bytes too.
+            for batch in split_by_bytes(
+                uids[start : start + batch_size], sizes, BYTES_PER_BATCH_FACTOR * max_bytes, max_bytes
+            ):
+                if stop is not None and stop.is_set():
+                    self.log.info("cycle_stopped_between_batches", left=len(uids) - uids.index(batch[0]))
+                    return self.summary
+                fetched = mailbox.fetch(batch, max_bytes, sizes)
+                moves = self._process_batch(fetched, uidvalidity, batch[-1])
+                self._move(mailbox, uidvalidity, moves)
         return self.summary
 
     def _finish_owed_moves(self, mailbox: Mailbox, uidvalidity: int) -> None:
@@ -128,9 +208,8 @@ class Cycle:
         prints = {m.uid: fingerprint(m.raw) for m in fetched}
         with store.database_proxy.atomic():
             known = store.known_fingerprints(prints.values())
-            new_messages: list[store.NewMessage] = []
-            verdicts: list[Verdict] = []
             moves: list[tuple[int, str]] = []
+            fresh: list[tuple[FetchedMessage, str, Analysis]] = []
             for message in fetched:
                 print_ = prints[message.uid]
                 if print_ in known:
@@ -140,7 +219,19 @@ class Cycle:
                 analysis = self._analyse(message)
                 known[print_] = analysis.outcome.value
                 moves.append((message.uid, analysis.outcome.value))
-                verdicts.extend(analysis.verdicts)
+                fresh.append((message, print_, analysis))
+                self._count(analysis)
+            pairs = {
+                (analysis.parsed.original_message_id, normalise(v.record.address) or "")
+                for _m, _p, analysis in fresh
+                for v in analysis.verdicts
+            }
+            counted_pairs = store.counted_before(pairs)
+            new_messages: list[store.NewMessage] = []
+            to_apply: list[tuple[str, Verdict]] = []
+            for message, print_, analysis in fresh:
+                events, applied = plan_events(analysis, counted_pairs, self.ledger_policy)
+                to_apply.extend(applied)
                 new_messages.append(
                     store.NewMessage(
                         fingerprint=print_,
@@ -148,15 +239,22 @@ class Cycle:
                         outcome=analysis.outcome.value,
                         kind=analysis.parsed.kind,
                         original_message_id=analysis.parsed.original_message_id,
-                        records=tuple((v.record, v.bounce_class.value) for v in analysis.verdicts),
+                        events=events,
                     )
                 )
-                self._count(analysis)
-            states = store.load_states(v.record.address.lower() for v in verdicts)
+            states = store.load_states(address for address, _verdict in to_apply)
             before = {address: state.blocked for address, state in states.items()}
-            apply_to_ledger(verdicts, states, self.ledger_policy, at)
+            for address, verdict in to_apply:
+                state = states.get(address) or AddressState(address=address)
+                states[address] = apply_verdict(state, verdict, at, self.ledger_policy)
             store.record_messages(new_messages, name, folder, uidvalidity, at)
             store.save_states(states.values())
+            sender_side_domains = [
+                domain_of(e.address) for m in new_messages for e in m.events if e.sender_side
+            ]
+            self.summary.alerts.extend(
+                update_sender_alerts(sender_side_domains, at, self.alert_policy)
+            )
             store.add_pending_moves(name, folder, uidvalidity, moves)
             store.set_cursor(name, folder, uidvalidity, last_uid)
         for address, state in states.items():
@@ -193,11 +291,37 @@ class Cycle:
                 store.clear_pending_moves(name, folder, uidvalidity, uids)
 
 
-def run_cycle(settings: Settings, mailbox_settings: MailboxSettings, parse: Parser = parse_message) -> CycleSummary:
-    """Connect, process every new message of the mailbox's folder, publish the blocklist."""
-    cycle = Cycle(settings, mailbox_settings, parse)
+def process_folders(
+    settings: Settings,
+    mailbox_settings: MailboxSettings,
+    mailbox: Mailbox,
+    parse: Parser = parse_message,
+    stop: StopFlag | None = None,
+) -> CycleSummary:
+    """Run a cycle over each configured folder of a connected mailbox; one summary for all."""
+    summary = CycleSummary(mailbox=mailbox_settings.name)
+    for folder in mailbox_settings.folder_list:
+        if stop is not None and stop.is_set():
+            break
+        # A Cycle works on `mailbox_settings.folder`; hand it a copy naming this folder.
+        cycle = Cycle(settings, mailbox_settings.model_copy(update={"folder": folder}), parse)
+        cycle.summary = summary
+        cycle.run(mailbox, stop)
+    return summary
+
+
+def run_cycle(
+    settings: Settings,
+    mailbox_settings: MailboxSettings,
+    parse: Parser = parse_message,
+    stop: StopFlag | None = None,
+) -> CycleSummary:
+    """Connect, process every new message of the mailbox's folders, publish the blocklist.
+
+    With `stop` set (SIGTERM), the batch in hand is finished and no new one is started.
+    """
     with Mailbox(mailbox_settings) as mailbox:
-        summary = cycle.run(mailbox)
+        summary = process_folders(settings, mailbox_settings, mailbox, parse, stop)
     publish_blocklist(settings)
     log.info(
         "cycle_done",

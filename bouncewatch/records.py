@@ -83,6 +83,7 @@ class AddressState:
     blocked_reason: str = ""  # e.g. "hard: userunknown 5.1.1", "5 consecutive soft bounces"
     blocked_at: datetime | None = None
     soft_count: int = 0  # consecutive soft bounces since the last success or unblock
+    soft_times: tuple[datetime, ...] = ()  # when those soft bounces came, newest last
     last_class: str = ""
     last_reason: str = ""
     last_status: str = ""
@@ -90,6 +91,7 @@ class AddressState:
     last_bounce: datetime | None = None
     bounces: int = 0  # every failure ever recorded, hard or soft
     manual: bool = False  # blocked by hand: stays blocked whatever arrives
+    last_success: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +114,4 @@ class CycleSummary:
     newly_blocked: list[str] = field(default_factory=list)
     quarantined: int = 0
     skipped_duplicates: int = 0
+    alerts: list[str] = field(default_factory=list)

@@ -18,7 +18,7 @@ from playhouse.db_url import connect
 
 from .records import AddressState, BounceRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 database_proxy = peewee.DatabaseProxy()
 
 
@@ -50,6 +50,8 @@ class Address(_Model):
     last_bounce = peewee.DateTimeField(null=True)
     bounces = peewee.IntegerField(default=0)
     manual = peewee.BooleanField(default=False)
+    soft_times = peewee.TextField(default="")  # ISO times of the counted soft streak, comma-joined
+    last_success = peewee.DateTimeField(null=True)
 
 
 class ProcessedMessage(_Model):
@@ -76,6 +78,17 @@ class Event(_Model):
     diagnostic = peewee.TextField(default="")
     remote_mta = peewee.CharField(default="", max_length=255)
     feedback_type = peewee.CharField(default="", max_length=64)
+    # v2
+    domain = peewee.CharField(default="", max_length=255)
+    original_message_id = peewee.CharField(default="", max_length=998)
+    counted = peewee.BooleanField(default=True)  # False: a repeat, sender-side, or invalid address
+    sender_side = peewee.BooleanField(default=False)
+
+    class Meta:
+        indexes = (
+            (("original_message_id", "address"), False),
+            (("domain", "sender_side", "at"), False),
+        )
 
 
 class FolderCursor(_Model):
@@ -99,6 +112,16 @@ class PendingMove(_Model):
         indexes = ((("mailbox", "folder", "uidvalidity", "uid"), True),)
 
 
+class SenderAlert(_Model):
+    """A receiving domain rejecting us for sender-side reasons past the threshold in a window."""
+
+    domain = peewee.CharField(max_length=255, index=True)
+    raised_at = peewee.DateTimeField()
+    last_at = peewee.DateTimeField()
+    rejections = peewee.IntegerField()
+    reasons = peewee.TextField(default="")  # e.g. "policyviolation 31, blocked 9"
+
+
 class Audit(_Model):
     at = peewee.DateTimeField()
     address = peewee.CharField(max_length=320, index=True)
@@ -114,6 +137,7 @@ MODELS: tuple[type[_Model], ...] = (
     Event,
     FolderCursor,
     PendingMove,
+    SenderAlert,
     Audit,
 )
 _STATE_FIELDS = (
@@ -128,12 +152,13 @@ _STATE_FIELDS = (
     "last_bounce",
     "bounces",
     "manual",
+    "last_success",
 )
 _BATCH_ROWS = 200  # rows per multi-row INSERT; keeps under SQLite's variable limit
 
 
 def open_database(url: str) -> peewee.Database:
-    """Connect to the URL's database, create the schema when missing, bind the models."""
+    """Connect to the URL's database, create or upgrade the schema, bind the models."""
     if url.startswith("sqlite"):
         db = connect(
             url,
@@ -149,9 +174,38 @@ def open_database(url: str) -> peewee.Database:
     database_proxy.initialize(db)
     db.connect(reuse_if_open=True)
     with db.atomic():
-        db.create_tables(MODELS, safe=True)
-        Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict_ignore().execute()
+        upgrade_schema(db)
     return db
+
+
+def upgrade_schema(db: peewee.Database) -> None:
+    """Create the schema on an empty database, or upgrade an older one in place."""
+    from .migrations import STEPS  # the versioned steps live beside the models
+
+    if not db.table_exists(Meta._meta.table_name):
+        db.create_tables(MODELS)
+        Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+        return
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    version = int(row.value) if row else 1
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {version}, newer than this bouncewatch "
+            f"({SCHEMA_VERSION}); upgrade bouncewatch"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        STEPS[target](db)
+    db.create_tables(MODELS, safe=True)  # tables added since, with their indexes
+    Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict(
+        conflict_target=[Meta.key], update={Meta.value: str(SCHEMA_VERSION)}
+    ).execute()
+
+
+def schema_version() -> int:
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    return int(row.value) if row else 0
 
 
 def close_database() -> None:
@@ -166,7 +220,20 @@ def _chunks(items: Sequence, size: int = _BATCH_ROWS) -> Iterator[Sequence]:
 
 
 def _to_state(row: Address) -> AddressState:
-    return AddressState(address=row.address, **{name: getattr(row, name) for name in _STATE_FIELDS})
+    times = tuple(datetime.fromisoformat(t) for t in row.soft_times.split(",") if t)
+    return AddressState(
+        address=row.address,
+        soft_times=times,
+        **{name: getattr(row, name) for name in _STATE_FIELDS},
+    )
+
+
+def _to_row(state: AddressState) -> dict:
+    return {
+        "address": state.address,
+        "soft_times": ",".join(t.isoformat() for t in state.soft_times),
+        **{name: getattr(state, name) for name in _STATE_FIELDS},
+    }
 
 
 def load_states(addresses: Iterable[str]) -> dict[str, AddressState]:
@@ -186,11 +253,10 @@ def get_state(address: str) -> AddressState | None:
 
 def save_states(states: Iterable[AddressState]) -> None:
     """Upsert address states (insert new, overwrite known)."""
-    rows = [
-        {"address": s.address, **{name: getattr(s, name) for name in _STATE_FIELDS}}
-        for s in states
-    ]
-    update = {getattr(Address, name): peewee.EXCLUDED[name] for name in _STATE_FIELDS}
+    rows = [_to_row(state) for state in states]
+    update = {
+        getattr(Address, name): peewee.EXCLUDED[name] for name in (*_STATE_FIELDS, "soft_times")
+    }
     for chunk in _chunks(rows):
         Address.insert_many(chunk).on_conflict(
             conflict_target=[Address.address], update=update
@@ -210,6 +276,17 @@ def known_fingerprints(fingerprints: Iterable[str]) -> dict[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One record of a message, as it will be stored."""
+
+    address: str  # normalised, or as sent when it is not a valid address
+    record: BounceRecord
+    bounce_class: str
+    counted: bool
+    sender_side: bool
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message to record for the first time, with what it said."""
 
@@ -218,7 +295,7 @@ class NewMessage:
     outcome: str
     kind: str
     original_message_id: str
-    records: tuple[tuple[BounceRecord, str], ...]  # (record, class)
+    events: tuple[NewEvent, ...]
 
 
 def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, uidvalidity: int, at: datetime) -> None:
@@ -238,18 +315,22 @@ def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, u
         events = [
             {
                 "message": row_id,
-                "address": record.address,
+                "address": event.address[:320],
                 "at": at,
-                "bounce_class": bounce_class,
-                "status": record.status,
-                "reply_code": record.reply_code,
-                "reason": record.reason,
-                "action": record.action,
-                "diagnostic": record.diagnostic,
-                "remote_mta": record.remote_mta[:255],
-                "feedback_type": record.feedback_type,
+                "bounce_class": event.bounce_class,
+                "status": event.record.status[:16],
+                "reply_code": event.record.reply_code[:8],
+                "reason": event.record.reason[:64],
+                "action": event.record.action[:16],
+                "diagnostic": event.record.diagnostic,
+                "remote_mta": event.record.remote_mta[:255],
+                "feedback_type": event.record.feedback_type[:64],
+                "domain": event.address.rpartition("@")[2][:255],
+                "original_message_id": message.original_message_id[:998],
+                "counted": event.counted,
+                "sender_side": event.sender_side,
             }
-            for record, bounce_class in message.records
+            for event in message.events
         ]
         for chunk in _chunks(events):
             Event.insert_many(chunk).execute()
@@ -351,3 +432,119 @@ def default_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+# -- ledger queries (v2) ----------------------------------------------------------------------
+
+COUNTING_CLASSES = ("hard", "soft", "complaint")
+
+
+def counted_before(pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of (original Message-ID, address) pairs, those an earlier report already counted."""
+    wanted = sorted({pair for pair in pairs if pair[0]})
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunks(wanted, 200):
+        ids = list({omid for omid, _ in chunk})
+        query = (
+            Event.select(Event.original_message_id, Event.address)
+            .where(
+                Event.original_message_id.in_(ids)
+                & Event.counted
+                & Event.bounce_class.in_(COUNTING_CLASSES)
+            )
+            .tuples()
+        )
+        found.update(pair for pair in query if pair in set(chunk))
+    return found
+
+
+def sender_side_rejections(domain: str, since: datetime) -> dict[str, int]:
+    """reason → how many sender-side rejections `domain` gave since `since`."""
+    query = (
+        Event.select(Event.reason, peewee.fn.COUNT(Event.id))
+        .where((Event.domain == domain) & Event.sender_side & (Event.at >= since))
+        .group_by(Event.reason)
+        .tuples()
+    )
+    return dict(query)
+
+
+def open_alert(domain: str, since: datetime) -> SenderAlert | None:
+    """The alert raised for `domain` that is still running (last seen since `since`)."""
+    return (
+        SenderAlert.select()
+        .where((SenderAlert.domain == domain) & (SenderAlert.last_at >= since))
+        .order_by(SenderAlert.raised_at.desc())
+        .first()
+    )
+
+
+def save_alert(alert: SenderAlert | None, domain: str, at: datetime, by_reason: dict[str, int]) -> SenderAlert:
+    reasons = ", ".join(f"{reason or 'unknown'} {n}" for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1]))
+    total = sum(by_reason.values())
+    if alert is None:
+        return SenderAlert.create(domain=domain, raised_at=at, last_at=at, rejections=total, reasons=reasons)
+    alert.last_at, alert.rejections, alert.reasons = at, total, reasons
+    alert.save()
+    return alert
+
+
+def alerts_since(since: datetime) -> list[SenderAlert]:
+    return list(SenderAlert.select().where(SenderAlert.last_at >= since).order_by(SenderAlert.raised_at))
+
+
+def record_deliveries(addresses: Sequence[str], at: datetime) -> int:
+    """Reset the soft streak of every known address in `addresses`; return how many were known."""
+    known = 0
+    for chunk in _chunks(list(addresses), 500):
+        known += (
+            Address.update(soft_count=0, soft_times="", last_success=at)
+            .where(Address.address.in_(list(chunk)))
+            .execute()
+        )
+    return known
+
+
+def history(address: str) -> list[Event]:
+    """Every bounce event of an address, oldest first, with its message."""
+    return list(
+        Event.select(Event, ProcessedMessage)
+        .join(ProcessedMessage)
+        .where(Event.address == address)
+        .order_by(Event.at, Event.id)
+    )
+
+
+def iter_addresses(blocked: bool | None = None, soft: bool = False) -> Iterator[AddressState]:
+    """Address states, sorted, streamed: all, only blocked/unblocked, or only those with soft bounces."""
+    query = Address.select().order_by(Address.address)
+    if blocked is not None:
+        query = query.where(Address.blocked == blocked)
+    if soft:
+        query = query.where(Address.soft_count > 0)
+    for row in query.iterator():
+        yield _to_state(row)
+
+
+def class_reason_counts(since: datetime) -> list[tuple[str, str, int]]:
+    """(class, reason, count) of events since `since`, most frequent first."""
+    count = peewee.fn.COUNT(Event.id)
+    return list(
+        Event.select(Event.bounce_class, Event.reason, count)
+        .where(Event.at >= since)
+        .group_by(Event.bounce_class, Event.reason)
+        .order_by(count.desc())
+        .tuples()
+    )
+
+
+def top_domains(since: datetime, limit: int = 10) -> list[tuple[str, int]]:
+    count = peewee.fn.COUNT(Event.id)
+    return list(
+        Event.select(Event.domain, count)
+        .where((Event.at >= since) & (Event.bounce_class != "ignore"))
+        .group_by(Event.domain)
+        .order_by(count.desc(), Event.domain)
+        .limit(limit)
+        .tuples()
+    )

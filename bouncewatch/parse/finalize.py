@@ -89,9 +89,7 @@ def finalize(draft: Draft) -> BounceRecord:
             status = pseudo_status(reason, bool(temporary))
         if reply and status and reply[0] != status[0]:
             reply = ""
-        if reason == "expired":
-            action = "delayed"
-        elif not action and status[:1] in ("4", "5"):
+        if not action and status[:1] in ("4", "5"):
             action = "failed"
     return BounceRecord(
         address=draft.address,

@@ -1,0 +1,59 @@
+"""Address normalisation: one spelling per mailbox, so counts and blocks meet on one key.
+
+- the domain is case-insensitive: lowercased, and internationalised domains are kept in their
+  Unicode form (an `xn--` label is decoded), so `Bücher.example` and `xn--bcher-kva.example`
+  are one domain;
+- an unquoted local part is lowercased (what every large provider does, and the blocklist is
+  lowercase by contract); a quoted local part is kept exactly as sent;
+- anything that is not an address gives None: it is recorded, never counted, never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-\u0080-\U0010ffff]+$")
+_QUOTED = re.compile(r'^"(?:[^"\\\r\n]|\\.)*"$')
+_LABEL = re.compile(r"^[a-z0-9\u00a0-\U0010ffff](?:[a-z0-9\-\u00a0-\U0010ffff]{0,61}[a-z0-9\u00a0-\U0010ffff])?$")
+
+
+def _domain(domain: str) -> str | None:
+    domain = domain.strip().rstrip(".").lower()
+    if domain.startswith("[") and domain.endswith("]"):
+        return domain  # an address literal, e.g. [192.0.2.1]
+    labels = domain.split(".")
+    if len(labels) < 2 or len(domain) > 253:
+        return None
+    decoded = []
+    for label in labels:
+        if label.startswith("xn--"):
+            try:
+                label = label.encode("ascii").decode("idna").lower()
+            except UnicodeError:
+                return None
+        if not _LABEL.match(label):
+            return None
+        decoded.append(label)
+    return ".".join(decoded)
+
+
+def normalise(address: str) -> str | None:
+    """The canonical spelling of an address, or None when it is not one."""
+    address = address.strip().strip("<>").strip()
+    local, at, domain = address.rpartition("@")
+    if not at or not local or len(address) > 320:
+        return None
+    if _QUOTED.match(local):
+        pass  # kept as sent
+    elif _ATOM.match(local) and not local.startswith(".") and not local.endswith(".") and ".." not in local:
+        local = local.lower()
+    else:
+        return None
+    canonical_domain = _domain(domain)
+    if canonical_domain is None:
+        return None
+    return f"{local}@{canonical_domain}"
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2]

@@ -1,0 +1,36 @@
+"""Versioned schema steps for the store: STEPS[n] upgrades a database from version n-1 to n.
+
+Each step only adds (columns, indexes); new tables are created by the store after the steps.
+A step runs inside the store's upgrade transaction, so a failed upgrade leaves the old schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import peewee
+from playhouse.migrate import SchemaMigrator, migrate
+
+
+def _v2(db: peewee.Database) -> None:
+    """Soft-bounce window and success time on addresses; dedup and sender-side data on events."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.add_column("address", "soft_times", peewee.TextField(default="")),
+        migrator.add_column("address", "last_success", peewee.DateTimeField(null=True)),
+        migrator.add_column("event", "domain", peewee.CharField(default="", max_length=255)),
+        migrator.add_column("event", "original_message_id", peewee.CharField(default="", max_length=998)),
+        migrator.add_column("event", "counted", peewee.BooleanField(default=True)),
+        migrator.add_column("event", "sender_side", peewee.BooleanField(default=False)),
+        migrator.add_index("event", ("original_message_id", "address"), False),
+        migrator.add_index("event", ("domain", "sender_side", "at"), False),
+    )
+    # Fill what v1 knew: the domain of each event and its message's original Message-ID.
+    position = "instr(address, '@')" if isinstance(db, peewee.SqliteDatabase) else "strpos(address, '@')"
+    db.execute_sql(f"UPDATE event SET domain = substr(address, {position} + 1)")
+    db.execute_sql(
+        "UPDATE event SET original_message_id = (SELECT p.original_message_id "
+        "FROM processed_message p WHERE p.id = event.message_id)"
+    )
+
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2}

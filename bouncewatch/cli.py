@@ -17,9 +17,8 @@ import click
 from . import __version__, config, logs, store
 from .blocklist import ShrinkRefused
 from .classify import ClassPolicy, classify
-from .ledger import block_by_hand, unblock
 from .mailbox import MailboxError
-from .records import AddressState, CycleSummary
+from .records import CycleSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_RUNTIME = 1
@@ -151,7 +150,60 @@ def run(settings: config.Settings) -> None:
 
     if not settings.mailboxes:
         fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
-    sys.exit(run_daemon(settings))
+    config_file = click.get_current_context().params.get("config_file")
+    sys.exit(run_daemon(settings, config.config_path(config_file)))  # the path: for SIGHUP
+
+
+@main.command()
+@click.option("--config-only", is_flag=True, help="Only validate the config; connect to nothing.")
+@config_option
+def check(config_file: str | None, config_only: bool) -> None:
+    """Check the config and each mailbox: capabilities, folders, what a first run would create.
+
+    Exit 0 when all is well, 1 when a mailbox cannot be used (the reason is printed),
+    2 when the config is invalid.
+
+    \b
+    Examples:
+      bouncewatch check --config-only -c /etc/bouncewatch.toml
+      bouncewatch check -c /etc/bouncewatch.toml
+    """
+    from .mailbox import Mailbox
+
+    settings = load_settings(config_file)
+    if not settings.mailboxes:
+        fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
+    click.echo(f"config: {config.config_path(config_file)}: valid, {len(settings.mailboxes)} mailbox(es)")
+    if config_only:
+        return
+    logs.configure(settings.log.level, settings.log.format)
+    problems: list[str] = []
+    for mailbox in settings.mailboxes:
+        click.echo(
+            f"mailbox {mailbox.name}: {mailbox.username} at {mailbox.host}:{mailbox.effective_port} "
+            f"({mailbox.security}{', XOAUTH2' if mailbox.uses_oauth2 else ''})"
+        )
+        try:
+            with Mailbox(mailbox) as box:
+                capabilities = sorted(c.decode(errors="replace") for c in box.capabilities())
+                click.echo(f"  capabilities: {' '.join(capabilities)}")
+                click.echo(f"  folders: {', '.join(box.folders()) or '(none)'}")
+                for folder in mailbox.folder_list:
+                    if not box.client.folder_exists(folder):
+                        problems.append(f"mailbox {mailbox.name}: watched folder {folder!r} does not exist")
+                missing = box.missing_archive_folders()
+                click.echo(f"  would create: {', '.join(missing) or 'nothing (archive folders exist)'}")
+                if "MOVE" not in capabilities and "UIDPLUS" not in capabilities:
+                    problems.append(f"mailbox {mailbox.name}: server has neither MOVE nor UIDPLUS")
+                if mailbox.idle and "IDLE" not in capabilities:
+                    click.echo("  note: idle = true, but the server has no IDLE; it will be polled")
+        except MailboxError as exc:
+            problems.append(f"mailbox {mailbox.name}: {exc}")
+    for problem in problems:
+        click.echo(f"bouncewatch: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_RUNTIME)
+    click.echo("all mailboxes ok")
 
 
 # -- parse ----------------------------------------------------------------------------------
@@ -212,122 +264,5 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
     sys.exit(EXIT_RUNTIME if unreadable else 0)
 
 
-# -- addresses ------------------------------------------------------------------------------
-
-
-def _state_dict(state: AddressState) -> dict[str, Any]:
-    def when(value: Any) -> str:
-        return value.isoformat(timespec="seconds") + "Z" if value else ""
-
-    return {
-        "address": state.address,
-        "blocked": state.blocked,
-        "blocked_reason": state.blocked_reason,
-        "blocked_at": when(state.blocked_at),
-        "soft_count": state.soft_count,
-        "bounces": state.bounces,
-        "last_class": state.last_class,
-        "last_reason": state.last_reason,
-        "last_status": state.last_status,
-        "first_bounce": when(state.first_bounce),
-        "last_bounce": when(state.last_bounce),
-        "manual": state.manual,
-    }
-
-
-@main.command()
-@click.argument("address")
-@click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
-@config_option
-@with_database
-def status(settings: config.Settings, address: str, as_json: bool) -> None:
-    """Show an address's state: blocked or not, why, soft count, last bounces.
-
-    \b
-    Example:
-      bouncewatch status alice@example.com -c bouncewatch.toml
-    """
-    address = address.strip().lower()
-    state = store.get_state(address) or AddressState(address=address)
-    events = store.recent_events(address)
-    audit = store.audit_entries(address)
-    data = _state_dict(state)
-    data["last_bounces"] = [
-        {
-            "at": e.at.isoformat(timespec="seconds") + "Z",
-            "class": e.bounce_class,
-            "status": e.status,
-            "reason": e.reason,
-            "diagnostic": e.diagnostic,
-            "mailbox": e.message.mailbox,
-            "archive": e.message.outcome,
-        }
-        for e in events
-    ]
-    data["audit"] = [
-        {"at": a.at.isoformat(timespec="seconds") + "Z", "action": a.action, "actor": a.actor, "reason": a.reason}
-        for a in audit
-    ]
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False))
-        return
-    verdict = f"BLOCKED ({state.blocked_reason})" if state.blocked else "not blocked"
-    click.echo(f"{address}: {verdict}")
-    click.echo(f"  consecutive soft bounces: {state.soft_count} of {settings.policy.soft_limit}")
-    click.echo(f"  bounces recorded: {state.bounces}")
-    for e in data["last_bounces"]:
-        click.echo(f"  {e['at']} {e['class']} {e['reason'] or '-'} {e['status']} [{e['mailbox']} → {e['archive']}]")
-    for a in data["audit"]:
-        click.echo(f"  {a['at']} {a['action']} by {a['actor']}: {a['reason']}")
-
-
-def _manual_action(settings: config.Settings, address: str, reason: str, actor: str | None, action: str) -> None:
-    from .pipeline import publish_blocklist
-
-    address = address.strip().lower()
-    if "@" not in address:
-        fail(f"{address!r} is not an email address", EXIT_USAGE)
-    at = store.utcnow()
-    with store.database_proxy.atomic():
-        state = store.get_state(address) or AddressState(address=address)
-        new_state = block_by_hand(state, reason, at) if action == "block" else unblock(state)
-        store.save_states([new_state])
-        store.write_audit(address, action, reason, actor, at)
-    try:
-        publish_blocklist(settings, force=True)
-    except OSError as exc:
-        fail(f"{action} recorded, but the blocklist could not be written: {exc}")
-    click.echo(f"{address}: {'blocked' if new_state.blocked else 'unblocked'} ({reason})")
-
-
-@main.command()
-@click.argument("address")
-@click.option("--reason", required=True, help="Why (kept in the audit trail).")
-@click.option("--actor", help="Who (default: the OS user).")
-@config_option
-@with_database
-def block(settings: config.Settings, address: str, reason: str, actor: str | None) -> None:
-    """Block an address by hand; it stays blocked whatever arrives.
-
-    \b
-    Example:
-      bouncewatch block bob@example.com --reason "asked to stop" -c bouncewatch.toml
-    """
-    _manual_action(settings, address, reason, actor, "block")
-
-
-@main.command("unblock")
-@click.argument("address")
-@click.option("--reason", required=True, help="Why (kept in the audit trail).")
-@click.option("--actor", help="Who (default: the OS user).")
-@config_option
-@with_database
-def unblock_command(settings: config.Settings, address: str, reason: str, actor: str | None) -> None:
-    """Unblock an address after review; its soft count starts again at zero.
-
-    \b
-    Example:
-      bouncewatch unblock alice@example.com --reason "mailbox fixed" -c bouncewatch.toml
-    """
-    _manual_action(settings, address, reason, actor, "unblock")
-
+# Commands about addresses live in their own module; importing it registers them.
+from . import cli_addresses  # noqa: E402,F401

@@ -82,3 +82,30 @@ def test_manual_block_survives_success():
     state = block_by_hand(AddressState("a@example.com"), "asked to stop", AT)
     state = fold(verdict(BounceClass.IGNORE, action="delivered", reason="delivered"), state=state)
     assert state.blocked and state.manual
+
+
+def test_soft_bounces_outside_the_window_no_longer_count():
+    """With a 30-day window, soft bounces older than 30 days drop out of the streak."""
+    from datetime import timedelta
+
+    policy = LedgerPolicy(soft_limit=5, soft_window=timedelta(days=30))
+    state = AddressState("a@example.com")
+    for day in (0, 10, 20, 35, 45):  # by day 45 the bounces of days 0 and 10 are stale
+        state = apply_verdict(state, verdict(BounceClass.SOFT), AT + timedelta(days=day), policy)
+    assert not state.blocked and state.soft_count == 3
+    for day in (46, 47):
+        state = apply_verdict(state, verdict(BounceClass.SOFT), AT + timedelta(days=day), policy)
+    assert state.blocked and state.soft_count == 5
+
+
+def test_sender_side_rejections_are_recorded_not_counted():
+    """A policy rejection is noted on the address but does not advance its count, unless told to."""
+    rejection = Verdict(BounceRecord("a@example.com", status="5.7.1", reason="policyviolation", action="failed"), BounceClass.SOFT)
+    state = fold(*[rejection] * 6)
+    assert not state.blocked and state.soft_count == 0 and state.bounces == 6
+    assert state.last_reason == "policyviolation"
+    counting = LedgerPolicy(soft_limit=5, count_sender_side=True)
+    state = AddressState("a@example.com")
+    for _ in range(5):
+        state = apply_verdict(state, rejection, AT, counting)
+    assert state.blocked

@@ -9,6 +9,7 @@ before they finish leaves the owed moves in the table for the next cycle to fini
 from __future__ import annotations
 
 import getpass
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from .records import AddressState, BounceRecord
 
 SCHEMA_VERSION = 2
 database_proxy = peewee.DatabaseProxy()
+SCHEMA_LOCK_KEY = 0x62775F736368656D  # "bw_schem": the advisory lock around schema changes
 
 
 def utcnow() -> datetime:
@@ -174,6 +176,10 @@ def open_database(url: str) -> peewee.Database:
     database_proxy.initialize(db)
     db.connect(reuse_if_open=True)
     with db.atomic():
+        if isinstance(db, peewee.PostgresqlDatabase):
+            # Several instances may start at once (HA): one creates or upgrades, the others
+            # wait here, then see the schema done. Released at commit.
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
         upgrade_schema(db)
     return db
 
@@ -298,42 +304,73 @@ class NewMessage:
     events: tuple[NewEvent, ...]
 
 
+_EVENT_FIELDS = (
+    Event.message,
+    Event.address,
+    Event.at,
+    Event.bounce_class,
+    Event.status,
+    Event.reply_code,
+    Event.reason,
+    Event.action,
+    Event.diagnostic,
+    Event.remote_mta,
+    Event.feedback_type,
+    Event.domain,
+    Event.original_message_id,
+    Event.counted,
+    Event.sender_side,
+)
+_MESSAGE_FIELDS = (
+    ProcessedMessage.fingerprint,
+    ProcessedMessage.mailbox,
+    ProcessedMessage.folder,
+    ProcessedMessage.uidvalidity,
+    ProcessedMessage.uid,
+    ProcessedMessage.outcome,
+    ProcessedMessage.kind,
+    ProcessedMessage.original_message_id,
+    ProcessedMessage.processed_at,
+)
+
+
 def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, uidvalidity: int, at: datetime) -> None:
-    """Insert processed messages and their events (inside the caller's transaction)."""
-    for message in messages:
-        row_id = ProcessedMessage.insert(
-            fingerprint=message.fingerprint,
-            mailbox=mailbox,
-            folder=folder,
-            uidvalidity=uidvalidity,
-            uid=message.uid,
-            outcome=message.outcome,
-            kind=message.kind,
-            original_message_id=message.original_message_id[:998],
-            processed_at=at,
-        ).execute()
-        events = [
-            {
-                "message": row_id,
-                "address": event.address[:320],
-                "at": at,
-                "bounce_class": event.bounce_class,
-                "status": event.record.status[:16],
-                "reply_code": event.record.reply_code[:8],
-                "reason": event.record.reason[:64],
-                "action": event.record.action[:16],
-                "diagnostic": event.record.diagnostic,
-                "remote_mta": event.record.remote_mta[:255],
-                "feedback_type": event.record.feedback_type[:64],
-                "domain": event.address.rpartition("@")[2][:255],
-                "original_message_id": message.original_message_id[:998],
-                "counted": event.counted,
-                "sender_side": event.sender_side,
-            }
-            for event in message.events
-        ]
-        for chunk in _chunks(events):
-            Event.insert_many(chunk).execute()
+    """Insert processed messages and their events in bulk (inside the caller's transaction)."""
+    message_rows = [
+        (m.fingerprint, mailbox, folder, uidvalidity, m.uid, m.outcome, m.kind, m.original_message_id[:998], at)
+        for m in messages
+    ]
+    for chunk in _chunks(message_rows, 100):
+        ProcessedMessage.insert_many(chunk, fields=_MESSAGE_FIELDS).execute()
+    ids: dict[str, int] = {}
+    for chunk in _chunks([m.fingerprint for m in messages], 500):
+        query = ProcessedMessage.select(ProcessedMessage.id, ProcessedMessage.fingerprint).where(
+            ProcessedMessage.fingerprint.in_(list(chunk))
+        )
+        ids.update((fingerprint, row_id) for row_id, fingerprint in query.tuples())
+    event_rows = [
+        (
+            ids[m.fingerprint],
+            e.address[:320],
+            at,
+            e.bounce_class,
+            e.record.status[:16],
+            e.record.reply_code[:8],
+            e.record.reason[:64],
+            e.record.action[:16],
+            e.record.diagnostic,
+            e.record.remote_mta[:255],
+            e.record.feedback_type[:64],
+            e.address.rpartition("@")[2][:255],
+            m.original_message_id[:998],
+            e.counted,
+            e.sender_side,
+        )
+        for m in messages
+        for e in m.events
+    ]
+    for chunk in _chunks(event_rows, 60):
+        Event.insert_many(chunk, fields=_EVENT_FIELDS).execute()
 
 
 def get_cursor(mailbox: str, folder: str) -> tuple[int, int] | None:
@@ -407,6 +444,37 @@ def blocked_addresses() -> Iterator[str]:
 
 def count_blocked() -> int:
     return Address.select().where(Address.blocked == True).count()  # noqa: E712
+
+
+BLOCKED_ROW_FIELDS = (
+    "address", "manual", "blocked_reason", "last_class", "last_status",
+    "first_bounce", "last_bounce", "blocked_at", "bounces",
+)
+
+
+def blocked_rows(page: int = 2000) -> Iterator[tuple]:
+    """Every blocked address as a tuple of BLOCKED_ROW_FIELDS, in byte order of the address,
+    streamed in bounded memory: SQLite's cursor through `.iterator()`, PostgreSQL's through a
+    server-side cursor in a read transaction (psycopg2 would otherwise fetch every row at once).
+    """
+    columns = [getattr(Address, name) for name in BLOCKED_ROW_FIELDS]
+    blocked = Address.blocked == True  # noqa: E712 (peewee expression)
+    db = database_proxy.obj
+    if not isinstance(db, peewee.PostgresqlDatabase):
+        query = Address.select(*columns).where(blocked).order_by(Address.address).tuples()
+        yield from query.iterator()
+        return
+    # COLLATE "C": byte order, the order Python's sorted() and SQLite give.
+    query = Address.select(*columns).where(blocked).order_by(Address.address.collate('"C"'))
+    sql, params = query.sql()
+    with db.atomic():
+        cursor = db.connection().cursor(name=f"bw_blocked_{uuid.uuid4().hex}", withhold=True)
+        cursor.itersize = page
+        try:
+            cursor.execute(sql, params)
+            yield from cursor
+        finally:
+            cursor.close()
 
 
 def recent_events(address: str, limit: int = 10) -> list[Event]:

@@ -15,10 +15,12 @@ from dataclasses import replace
 
 from ..records import BounceRecord, ParsedMessage
 from . import arf, autoreply, dsn, fallback, textreport
-from .finalize import Draft, finalize
+from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS
+from .formats import family_of
 from .formats.generic import looks_like_bounce
 from .mailview import MailView, build_view, first_address
+from .reasons import family_reason
 from .verp import DEFAULT_VERP, verp_recipient
 
 __all__ = ["DEFAULT_VERP", "MAX_BYTES", "parse_message", "parse_message_with_verp"]
@@ -30,7 +32,9 @@ MAX_RECIPIENTS = 500
 def _autoreply(view: MailView) -> list[Draft] | None:
     if view.header("X-Failed-Recipients") or (looks_like_bounce(view) and view.content_type == "multipart/report"):
         return None
-    if looks_like_bounce(view) and not view.header("Auto-Submitted").lower().startswith("auto-replied"):
+    if looks_like_bounce(view) and not autoreply.has_autoreply_subject(view):
+        # MTAs mark their bounces "Auto-Submitted: auto-replied" too: a report from a mailer
+        # daemon is an auto-reply only when its subject says so.
         return None
     return autoreply.detect(view)
 
@@ -82,6 +86,8 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
             break
     if kind == "dsn":
         _fill_missing_diagnostics(view, drafts)
+    if drafts and kind not in ("arf", "autoreply", "flufl"):
+        _family_hints(view, drafts)
     records: list[BounceRecord] = []
     seen: set[str] = set()
     for draft in drafts:
@@ -101,16 +107,39 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
     )
 
 
+def _family_hints(view: MailView, drafts: list[Draft]) -> None:
+    """Let the sending MTA family's own wording name the reason where the format did not."""
+    family = family_of(view)
+    if not family:
+        return
+    category = ""
+    if family == "powermta":
+        category = view.header("X-PowerMTA-BounceCategory")
+        for report in view.reports:
+            found = re.search(r"^X-PowerMTA-BounceCategory:[ \t]*(\S+)", report, re.MULTILINE | re.IGNORECASE)
+            category = category or (found.group(1) if found else "")
+    for draft in drafts:
+        if not draft.hint:
+            draft.hint = family_reason(family, draft.diagnostic, category)
+
+
 def _fill_missing_diagnostics(view: MailView, drafts: list[Draft]) -> None:
-    missing = [d for d in drafts if not d.diagnostic]
+    """Complete DSN drafts from the human-readable part: a missing diagnostic, and the SMTP
+    command the error answered (Postfix writes "(in reply to RCPT TO command)" only there)."""
+    missing = [d for d in drafts if not d.diagnostic or not d.command]
     if not missing or not view.texts:
         return
     texts = "\n".join(t for _, t in view.texts if "final-recipient:" not in t.lower())
     if not texts.strip():
         return
-    found = {d.address: d.diagnostic for d in textreport.read(view, texts, recipients=[d.address for d in missing]).drafts}
+    report = textreport.read(view, texts, recipients=[d.address for d in missing])
+    found = {d.address: d.diagnostic for d in report.drafts}
     for draft in missing:
-        draft.diagnostic = found.get(draft.address, "")
+        text = found.get(draft.address, "")
+        if not draft.diagnostic:
+            draft.diagnostic = text
+        if not draft.command and draft.address in report.located:
+            draft.command = find_command(text)
 
 
 def _apply_verp(
@@ -131,7 +160,7 @@ def _apply_verp(
 def _original_message_id(view: MailView) -> str:
     value = view.original_header("Message-ID") or view.original_header("Message-Id")
     if not value:
-        match = re.search(r"^\s*Message-I[Dd]:\s*(<[^>\s]+>)", view.body, re.M)
+        match = re.search(r"^\s*Message-I[Dd]:\s*(<[^>\s]+>)", view.body, re.MULTILINE)
         value = match.group(1) if match else ""
     match = re.search(r"<[^<>\s]+>", value)
     return match.group(0) if match else value.strip()

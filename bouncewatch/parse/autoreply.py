@@ -25,6 +25,11 @@ _BODY = re.compile(
 )
 
 
+def has_autoreply_subject(view: MailView) -> bool:
+    """True when the subject reads like an out-of-office or automatic reply."""
+    return bool(_SUBJECT.search(view.subject))
+
+
 def is_autoreply(view: MailView) -> bool:
     """True when headers or subject mark the message as an automatic reply."""
     auto = view.header("Auto-Submitted").lower()

@@ -13,11 +13,6 @@ from .formats.generic import looks_like_bounce
 from .mailview import MailView, first_address
 from .textreport import sender_addresses
 
-try:
-    from flufl.bounce import all_failures
-except ImportError:  # pragma: no cover - flufl.bounce is a dependency
-    all_failures = None
-
 # flufl.bounce logs a traceback when one of its scanners trips over a malformed message; the
 # parser is pure and logs nothing, so those records are kept out of the application's log.
 _FLUFL_LOG = logging.getLogger("flufl.bounce")
@@ -27,7 +22,7 @@ _FLUFL_LOG.propagate = False
 
 def detect(view: MailView) -> list[Draft] | None:
     """Drafts for the addresses flufl.bounce finds in a bounce-looking message, or None."""
-    if all_failures is None or not looks_like_bounce(view):
+    if not looks_like_bounce(view):
         return None
     permanent, temporary = _scan(view.msg)
     senders = sender_addresses(view)
@@ -42,6 +37,11 @@ def detect(view: MailView) -> list[Draft] | None:
 
 
 def _scan(msg: Message) -> tuple[set, set]:
+    try:
+        # imported here: the fallback is rare, and flufl.bounce's import costs start-up time
+        from flufl.bounce import all_failures
+    except ImportError:  # pragma: no cover - flufl.bounce is a dependency
+        return set(), set()
     try:
         permanent, temporary = all_failures(msg)
     except (AttributeError, TypeError, ValueError, LookupError, UnicodeError, IndexError):

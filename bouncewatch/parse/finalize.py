@@ -53,10 +53,25 @@ def unfold(text: str) -> str:
     return " ".join(text.split())
 
 
+# An SMTP command named in upper case in a diagnostic ("SMTP error ... after RCPT command",
+# "SMTP:RCPT host ...", "[RCPT_TO]", ">>> MAIL FROM:<...>"): the way Sisimai::SMTP::Command
+# finds it, the last one named is the one that failed.
+_UPPER_COMMAND = re.compile(r"(?<![A-Za-z])(HELO|EHLO|STARTTLS|MAIL F|RCPT|DATA)(?![a-z])")
+# A session transcript (Sendmail, Courier, ...) echoes each command sent: ">>> RCPT To:<a@b>".
+_ECHOED_COMMAND = re.compile(r">>>[ \t]*(HELO|EHLO|STARTTLS|MAIL F|RCPT|DATA)", re.I)
+_UPPER_NAMES = {"HELO": "HELO", "EHLO": "EHLO", "STARTTLS": "EHLO", "MAIL F": "MAIL", "RCPT": "RCPT", "DATA": "DATA"}
+
+
 def find_command(text: str) -> str:
     """The SMTP command an error answered, from phrases like 'in reply to RCPT TO command'."""
+    echoed = _ECHOED_COMMAND.findall(text)
+    if echoed:
+        return _UPPER_NAMES.get(echoed[-1].upper(), "")
     match = _COMMAND.search(text)
-    return _COMMAND_NAMES.get(match.group(1).lower(), "") if match else ""
+    if match:
+        return _COMMAND_NAMES.get(match.group(1).lower(), "")
+    found = _UPPER_COMMAND.findall(text)
+    return _UPPER_NAMES[found[-1]] if found else ""
 
 
 def normalise_action(value: str) -> str:
@@ -78,7 +93,8 @@ def finalize(draft: Draft) -> BounceRecord:
     command = draft.command or find_command(diagnostic)
     action = normalise_action(draft.action) if draft.action else ""
     reason = reason_for(
-        Evidence(status, diagnostic, action, reply, command, draft.diag_type or "SMTP", draft.hint)
+        Evidence(status, diagnostic, action, reply, command, draft.diag_type or "SMTP", draft.hint,
+                 rhost=draft.remote_mta.lower(), domain=draft.address.rpartition("@")[2])
     )
     if reason in _QUIET_REASONS:
         if reason != "delivered":

@@ -37,7 +37,7 @@ _PSEUDO_PERMANENT: dict[str, str] = {
     "hostunknown": "5.0.912", "mailboxfull": "5.0.922", "mailererror": "5.0.939",
     "mesgtoobig": "5.0.934", "networkerror": "5.0.944", "norelaying": "5.0.909",
     "notaccept": "5.0.932", "onhold": "5.0.901", "policyviolation": "5.0.972",
-    "rejected": "5.0.918", "securityerror": "5.0.970", "spamdetected": "5.0.980",
+    "rejected": "5.0.918", "requireptr": "5.0.973", "securityerror": "5.0.970", "spamdetected": "5.0.980",
     "suspend": "5.0.921", "systemerror": "5.0.930", "systemfull": "5.0.931",
     "syntaxerror": "5.0.902", "toomanyconn": "5.0.945", "userunknown": "5.0.911",
     "undefined": "5.0.900", "virusdetected": "5.0.971",

@@ -58,6 +58,7 @@ class TextBounce:
 
     section: str
     drafts: list[Draft] = field(default_factory=list)
+    located: set[str] = field(default_factory=set)  # recipients whose own error text was found
 
 
 def error_section(text: str) -> str:
@@ -173,4 +174,5 @@ def read(
     for addr in order:
         diagnostic = " ".join(diags[addr])[:2000] or fallback
         drafts.append(Draft(address=addr, diagnostic=diagnostic))
-    return TextBounce(section=section, drafts=drafts)
+    located = {addr for addr in order if diags[addr]}
+    return TextBounce(section=section, drafts=drafts, located=located)

@@ -20,3 +20,31 @@ DETECTORS: tuple[tuple[str, Detector], ...] = (
     ("exim", exim.detect),
     ("generic", generic.detect),
 )
+
+
+_OUTLOOK_DOMAINS = ("hotmail.", "outlook.", "live.", "msn.")
+
+
+def family_of(view: MailView) -> str:
+    """The MTA family a message comes from, by cheap header marks only; ``""`` when unknown.
+
+    Used to apply a family's own reason wording (reasons.FAMILY_PHRASES); the marks are those
+    Sisimai's Lhost modules check first.
+    """
+    msg = view.msg
+    if "X-NAI-Header" in msg:
+        return "mcafee"
+    if "X-PowerMTA-BounceCategory" in msg or any("x-powermta-" in r.lower() for r in view.reports):
+        return "powermta"
+    if "X-MS-Exchange-Message-Is-Ndr" in msg or "X-MS-Exchange-CrossTenant-OriginalArrivalTime" in msg:
+        return "office365"
+    local, _, domain = view.from_addr.partition("@")
+    if local == "postmaster" and domain.startswith(_OUTLOOK_DOMAINS):
+        return "outlook"
+    mailer = view.header("X-Mailer").lower() + " " + view.header("X-MimeOLE").lower()
+    if "internet mail service" in mailer or "produced by microsoft exchange" in mailer:
+        return "exchange2003"
+    subject = view.subject.lower()
+    if subject.startswith(("undeliverable message", "delivery failure:", "delivery_failure:")):
+        return "notes"
+    return ""

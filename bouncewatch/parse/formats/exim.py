@@ -1,8 +1,14 @@
-"""Exim (and others that set X-Failed-Recipients): the header names the failed addresses.
+"""Exim (and 1&1, GMX, Google Groups... that run it) bounces and delay warnings.
 
-Exim writes ``  addr`` lines, each followed by indented error text such as
-``SMTP error from remote mail server after RCPT TO:<addr>: 550 5.1.1 ...``; the header is
-authoritative for who failed, the body for why.
+Format knowledge after Sisimai::Lhost::Exim (https://github.com/sisimai, BSD 2-Clause,
+Copyright (C) 2014-2024 azumakuniyuki). Exim writes a fixed preamble ("This message was created
+automatically by mail delivery software."), then a list header ("The following address(es)
+failed:", "The address to which the message has not yet been delivered is:", "...recipient
+addresses that were incorrectly constructed:"), then each failed address on its own line
+(``  addr`` or ``addr:``), followed by indented error text, and finally
+``------ This is a copy of the message``. The block is authoritative for who failed; the
+``X-Failed-Recipients`` header is used when the block names no address (a pipe or file
+delivery such as ``save to /path``).
 """
 
 from __future__ import annotations
@@ -10,19 +16,87 @@ from __future__ import annotations
 import re
 
 from .. import textreport
-from ..finalize import Draft
+from ..finalize import Draft, find_command
 from ..mailview import MailView, addresses_in
+from ..status import find_reply_code, find_status
 
-_EXPIRED = re.compile(r"retry timeout exceeded|retry time not reached for any host|has been frozen|message is frozen", re.I)
+_EXPIRED = re.compile(r"retry timeout exceeded|retry time not reached for any host|has been frozen|message is frozen", re.IGNORECASE)
+_PREAMBLE = "created automatically by mail delivery software"
+_LIST = re.compile(
+    r"(?:following\s+address(?:\(es\)|es)?\s+failed|address(?:es)?\s+to\s+which\s+the\s+message\s+has\s+not"
+    r"\s+yet\s+been\s+delivered\s+(?:is|are)|recipient\s+addresses?\s+that\s+(?:were|was)\s+incorrectly"
+    r"\s+constructed)[ \t]*:?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_END = re.compile(r"^(?:-{2,}.*(?:copy of|original message|header of the original)|[ \t]*Reporting-MTA:)", re.IGNORECASE | re.MULTILINE)
+_ADDR = r"[\w.+'=/-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:?[ \t]*$", re.ASCII)
+_MALFORMED = re.compile(rf"^[ \t]*.*?<({_ADDR})>: malformed address: <({_ADDR})> may not follow", re.ASCII)
+
+
+def _block(view: MailView) -> list[Draft]:
+    """Drafts from the address block of an Exim message body."""
+    body = view.body.replace("\r\n", "\n")
+    if _PREAMBLE not in body[:4000].lower():
+        return []
+    match = _LIST.search(body)
+    if not match:
+        return []
+    end = _END.search(body, match.end())
+    lines = body[match.end() : end.start() if end else len(body)].split("\n")
+    drafts: list[Draft] = []
+    text: list[str] = []
+    for line in lines:
+        found = _ADDR_LINE.match(line) or _MALFORMED.match(line)
+        if found and drafts and found.group(found.lastindex or 1).lower() == drafts[-1].address:
+            found = None  # the address repeated inside its own error text ("RCPT TO:\n<a@b>:")
+        if found:
+            _close(drafts, text)
+            malformed = found.re is _MALFORMED
+            drafts.append(Draft(address=found.group(found.lastindex or 1).lower()))
+            text = [line.strip()] if malformed else []
+            continue
+        if not drafts or drafts[-1].diagnostic:
+            continue
+        if line.strip():
+            text.append(line.strip())
+        elif text and not text[-1].endswith(":"):
+            # a blank line ends this address's error text (unless it only introduced it:
+            # "For the following reason:"); what follows is the epilogue
+            _close(drafts, text)
+            text = []
+    _close(drafts, text)
+    return drafts
+
+
+def _close(drafts: list[Draft], text: list[str]) -> None:
+    if drafts and not drafts[-1].diagnostic:
+        drafts[-1].diagnostic = " ".join(text)
 
 
 def detect(view: MailView) -> list[Draft] | None:
-    """Drafts for a bounce with an X-Failed-Recipients header, or None."""
+    """Drafts for an Exim bounce or delay warning, or None."""
+    drafts = _block(view)
     listed = addresses_in(view.header("X-Failed-Recipients"))
-    if not listed:
-        return None
-    drafts = textreport.read(view, recipients=listed).drafts
+    if not drafts:
+        if not listed:
+            return None
+        drafts = textreport.read(view, recipients=listed).drafts
     for draft in drafts:
+        _session_status(draft)
         if _EXPIRED.search(draft.diagnostic):
             draft.hint = "expired"
-    return drafts
+    return drafts or None
+
+
+def _session_status(draft: Draft) -> None:
+    """Exim's own reading of a refused session: sender refused at MAIL is "on hold" until the
+    reason table decides (status X.0.901 when the reply gives no status code); refused at
+    HELO/EHLO is "blocked"."""
+    command = find_command(draft.diagnostic)
+    if command in ("HELO", "EHLO"):
+        draft.hint = draft.hint or "blocked"
+    elif command == "MAIL" and not find_status(draft.diagnostic):
+        reply = find_reply_code(draft.diagnostic)
+        if reply[:1] in ("4", "5"):
+            draft.status = f"{reply[0]}.0.901"

@@ -1,0 +1,265 @@
+"""End-to-end throughput of `bouncewatch poll` beside the raw IMAP + parse baseline.
+
+For each N and database it seeds a throwaway Dovecot with N realistic bounces (a mix of the
+corpus's formats and generated DSNs, multi-recipient reports, repeats to the same addresses so
+that counting and blocking happen), then prints in one run:
+
+- baseline: imapclient UID SEARCH + FETCH BODY.PEEK[] + UID MOVE of the same N messages in
+  batches, plus `email.message_from_bytes` of each; no bouncewatch;
+- bouncewatch: one `bouncewatch poll` subprocess over them: wall time, messages/s, the ratio
+  to the baseline, its peak RSS, and the database size afterwards.
+
+    python benchmarks/pipeline.py                      # N = 10,000 and 100,000, SQLite and PostgreSQL
+    python benchmarks/pipeline.py --n 200 --db sqlite  # the smoke run the test suite does
+
+PostgreSQL runs use a fresh database on BOUNCEWATCH_BENCH_PG (default
+postgresql://postgres@127.0.0.1:5432/test), dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bouncewatch.testing import samples  # noqa: E402
+from bouncewatch.testing.dovecot import ThrowawayDovecot  # noqa: E402
+
+CORPUS = ROOT / "tests" / "corpus" / "sisimai"
+PG_URL = os.environ.get("BOUNCEWATCH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+USER, BASELINE_USER, PASSWORD = "bounces", "baseline", "secret"
+
+
+def corpus_messages() -> list[bytes]:
+    return [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))]
+
+
+def generated(rng: random.Random, pool: list[str]) -> bytes:
+    address = rng.choice(pool)
+    kind = rng.random()
+    if kind < 0.45:
+        return samples.soft_dsn(address)
+    if kind < 0.75:
+        return samples.dsn(address)
+    if kind < 0.85:
+        return samples.delay_dsn(address)
+    if kind < 0.9:
+        return samples.success_dsn(address)
+    if kind < 0.95:
+        return samples.dsn(address, status="5.7.1", diagnostic="smtp; 550 5.7.1 Message rejected due to local policy")
+    return samples.arf_complaint(address)
+
+
+def build_messages(n: int, seed: int = 7) -> list[bytes]:
+    """N distinct messages: a third from the corpus (made unique by a header), the rest generated."""
+    rng = random.Random(seed)
+    corpus = corpus_messages()
+    pool = [f"user{i}@example{i % 97}.com" for i in range(max(10, n // 8))]
+    messages = []
+    for i in range(n):
+        if i % 3 == 0:
+            messages.append(b"X-Bench-Seq: %d\r\n" % i + rng.choice(corpus))
+        else:
+            messages.append(generated(rng, pool))
+    return messages
+
+
+@dataclass
+class Result:
+    seconds: float
+    peak_rss_mb: float = 0.0
+    db_mb: float = 0.0
+
+
+def run_baseline(dovecot: ThrowawayDovecot, n: int, batch: int) -> Result:
+    """FETCH + MOVE + email parsing of every message, the floor bouncewatch is measured against."""
+    start = time.perf_counter()
+    imap = dovecot.client(BASELINE_USER)
+    if not imap.folder_exists("Done"):
+        imap.create_folder("Done")
+    imap.select_folder("INBOX")
+    uids = sorted(imap.search(["ALL"]))
+    for i in range(0, len(uids), batch):
+        chunk = uids[i : i + batch]
+        for data in imap.fetch(chunk, ["BODY.PEEK[]"]).values():
+            email.message_from_bytes(data[b"BODY[]"])
+        imap.move(chunk, "Done")
+    imap.logout()
+    elapsed = time.perf_counter() - start
+    assert len(uids) == n, f"baseline saw {len(uids)} of {n} messages"
+    return Result(elapsed)
+
+
+def write_config(directory: Path, dovecot: ThrowawayDovecot, database_url: str, batch: int) -> Path:
+    path = directory / "bouncewatch.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            [database]
+            url = "{database_url}"
+            [[mailboxes]]
+            name = "bench"
+            host = "127.0.0.1"
+            port = {dovecot.port}
+            security = "none"
+            username = "{USER}"
+            password = "{PASSWORD}"
+            [poll]
+            batch_size = {batch}
+            [log]
+            level = "warning"
+            """
+        )
+    )
+    return path
+
+
+# Runs the real CLI in a child interpreter and reports that interpreter's own peak RSS.
+_MEASURED_POLL = """
+import resource, sys
+from bouncewatch.cli import main
+try:
+    main(["poll", "-c", sys.argv[1]])
+except SystemExit as exit_:
+    code = exit_.code
+else:
+    code = 0
+print(f"PEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_bouncewatch(config: Path) -> Result:
+    start = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-c", _MEASURED_POLL, str(config)],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    elapsed = time.perf_counter() - start
+    err = child.stderr.decode()
+    if child.returncode != 0:
+        raise RuntimeError(f"bouncewatch poll failed ({child.returncode}): {err[-2000:]}")
+    summary = [line for line in child.stdout.decode().splitlines() if not line.startswith("  blocked:")]
+    print(textwrap.indent("\n".join(summary), "    | "))
+    rss_kb = int(err.rsplit("PEAK_RSS_KB ", 1)[1].split()[0])
+    return Result(elapsed, peak_rss_mb=rss_kb / 1024)
+
+
+def database_size_mb(url: str, directory: Path) -> float:
+    if url.startswith("sqlite"):
+        return sum(p.stat().st_size for p in directory.glob("state.db*")) / 1e6
+    import psycopg2
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg2.connect(PG_URL) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(%s)", (name,))
+        return cursor.fetchone()[0] / 1e6
+
+
+def fresh_pg_database() -> tuple[str, str]:
+    import psycopg2
+
+    name = f"bw_bench_{uuid.uuid4().hex[:10]}"
+    connection = psycopg2.connect(PG_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    return name, PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(PG_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
+
+
+def bench(n: int, db: str, batch: int) -> dict[str, float]:
+    messages = build_messages(n)
+    with ThrowawayDovecot(users={USER: PASSWORD, BASELINE_USER: PASSWORD}, fast=True) as dovecot:
+        t0 = time.perf_counter()
+        dovecot.deliver(USER, messages)
+        dovecot.deliver(BASELINE_USER, messages)
+        seeded = time.perf_counter() - t0
+        del messages
+        baseline = run_baseline(dovecot, n, batch)
+        with tempfile.TemporaryDirectory(prefix="bw-bench-") as tmp:
+            directory = Path(tmp)
+            pg_name = ""
+            if db == "sqlite":
+                url = f"sqlite:///{directory}/state.db"
+            else:
+                pg_name, url = fresh_pg_database()
+            try:
+                config = write_config(directory, dovecot, url, batch)
+                result = run_bouncewatch(config)
+                result.db_mb = database_size_mb(url, directory)
+                left = dovecot.folder_counts(USER).get("INBOX", 0)
+            finally:
+                if pg_name:
+                    drop_pg_database(pg_name)
+    return {
+        "n": n,
+        "seed_s": seeded,
+        "baseline_s": baseline.seconds,
+        "baseline_rate": n / baseline.seconds,
+        "bw_s": result.seconds,
+        "bw_rate": n / result.seconds,
+        "ratio": baseline.seconds / result.seconds,
+        "rss_mb": result.peak_rss_mb,
+        "db_mb": result.db_mb,
+        "left_in_inbox": left,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    args = parser.parse_args(argv)
+    dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    rows = []
+    for db in dbs:
+        for n in args.n:
+            print(f"== {db}, N = {n:,}", flush=True)
+            row = bench(n, db, args.batch_size)
+            row["db"] = db
+            rows.append(row)
+            print(
+                f"   baseline {row['baseline_s']:.1f} s ({row['baseline_rate']:,.0f} msgs/s); "
+                f"bouncewatch {row['bw_s']:.1f} s ({row['bw_rate']:,.0f} msgs/s); "
+                f"ratio {row['ratio']:.2f}; peak RSS {row['rss_mb']:.0f} MB; "
+                f"database {row['db_mb']:.1f} MB; left in INBOX {row['left_in_inbox']}",
+                flush=True,
+            )
+    print()
+    print(f"{'db':<11}{'N':>9}{'baseline s':>12}{'bouncewatch s':>15}{'msgs/s':>9}{'ratio':>7}{'peak RSS MB':>13}{'db MB':>8}")
+    for r in rows:
+        print(
+            f"{r['db']:<11}{r['n']:>9,}{r['baseline_s']:>12.1f}{r['bw_s']:>15.1f}"
+            f"{r['bw_rate']:>9,.0f}{r['ratio']:>7.2f}{r['rss_mb']:>13.0f}{r['db_mb']:>8.1f}"
+        )
+    failed = [r for r in rows if r["left_in_inbox"]]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,8 +1,4 @@
 """bouncewatch: watch a bounce mailbox over IMAP and keep a blocklist of dead addresses."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("bouncewatch")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0"
+__version__ = "0.1.0"
+CONFIG_ENV = "BOUNCEWATCH_CONFIG"  # names the config file when -c is not given

@@ -1,24 +1,28 @@
 """Command line: turns arguments into calls; the only place that prints for people.
 
 Exit codes everywhere: 0 ok, 1 a runtime failure, 2 a usage or config error.
+
+Commands load their modules when they run (and command groups of other modules load when
+named), so `bouncewatch parse` starts without pydantic, peewee or imapclient.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__, config, logs, store
-from .blocklist import ShrinkRefused
-from .classify import ClassPolicy, classify
-from .mailbox import MailboxError
-from .records import CycleSummary
+from . import CONFIG_ENV, __version__
+
+if TYPE_CHECKING:
+    from . import config
+    from .records import CycleSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_RUNTIME = 1
@@ -31,6 +35,8 @@ def fail(message: str, code: int = EXIT_RUNTIME) -> None:
 
 
 def load_settings(path: str | None) -> config.Settings:
+    from . import config
+
     try:
         return config.load(path)
     except config.ConfigError as exc:
@@ -43,9 +49,9 @@ def config_option(func: F) -> F:
         "-c",
         "--config",
         "config_file",
-        envvar=config.CONFIG_ENV,
+        envvar=CONFIG_ENV,
         metavar="FILE",
-        help=f"Config file (TOML). Default: ${config.CONFIG_ENV}.",
+        help=f"Config file (TOML). Default: ${CONFIG_ENV}.",
     )(func)
 
 
@@ -54,6 +60,8 @@ def with_database(func: F) -> F:
 
     @wraps(func)
     def wrapper(config_file: str | None, **kwargs: Any) -> Any:
+        from . import logs, store
+
         settings = load_settings(config_file)
         logs.configure(settings.log.level, settings.log.format)
         try:
@@ -78,7 +86,41 @@ def _safe_url(url: str) -> str:
     return url
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands from other modules are imported only when named (click's recipe)."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands  # name → "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            module = importlib.import_module(module_name, __package__)
+            return getattr(module, attribute)
+        return super().get_command(ctx, cmd_name)
+
+
+# Commands that live in other modules: name → "module:function".
+LAZY_COMMANDS = {
+    "status": ".cli_addresses:status",
+    "history": ".cli_addresses:history",
+    "list": ".cli_addresses:list_command",
+    "block": ".cli_addresses:block",
+    "unblock": ".cli_addresses:unblock_command",
+    "delivered": ".cli_addresses:delivered",
+    "report": ".cli_addresses:report",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="bouncewatch")
 def main() -> None:
     """Watch a bounce mailbox over IMAP and keep a blocklist of addresses not to mail again."""
@@ -113,6 +155,9 @@ def poll(settings: config.Settings) -> None:
     Example:
       bouncewatch poll -c /etc/bouncewatch.toml
     """
+    from . import store
+    from .blocklist import ShrinkRefused
+    from .mailbox import MailboxError
     from .pipeline import publish_blocklist, run_cycle
 
     if not settings.mailboxes:
@@ -146,6 +191,7 @@ def run(settings: config.Settings) -> None:
     Example:
       bouncewatch run -c /etc/bouncewatch.toml
     """
+    from . import config
     from .daemon import run as run_daemon
 
     if not settings.mailboxes:
@@ -168,7 +214,8 @@ def check(config_file: str | None, config_only: bool) -> None:
       bouncewatch check --config-only -c /etc/bouncewatch.toml
       bouncewatch check -c /etc/bouncewatch.toml
     """
-    from .mailbox import Mailbox
+    from . import config, logs
+    from .mailbox import Mailbox, MailboxError
 
     settings = load_settings(config_file)
     if not settings.mailboxes:
@@ -210,6 +257,7 @@ def check(config_file: str | None, config_only: bool) -> None:
 
 
 def _analyse_file(path: str) -> dict[str, Any]:
+    from .classify import ClassPolicy, classify
     from .parse import parse_message
 
     try:
@@ -262,7 +310,4 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
             click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes}".rstrip())
     sys.exit(EXIT_RUNTIME if unreadable else 0)
-
-
-# Commands about addresses live in their own module; importing it registers them.
-from . import cli_addresses  # noqa: E402,F401
+from . import cli_outputs  # noqa: E402,F401  (export, publish, verp)

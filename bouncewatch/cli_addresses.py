@@ -13,7 +13,7 @@ import click
 
 from . import config, store
 from .addresses import domain_of, normalise
-from .cli import EXIT_USAGE, config_option, fail, main, with_database
+from .cli import EXIT_USAGE, config_option, fail, with_database
 from .ledger import block_by_hand, unblock
 from .records import AddressState
 
@@ -69,7 +69,7 @@ def _alert_window(settings: config.Settings) -> datetime:
     return store.utcnow() - timedelta(minutes=settings.policy.sender_alert_window_minutes)
 
 
-@main.command()
+@click.command()
 @click.argument("address")
 @click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
 @config_option
@@ -108,7 +108,7 @@ def status(settings: config.Settings, address: str, as_json: bool) -> None:
         click.echo(f"  sender-side alert for the domain: {data['domain_alert']}")
 
 
-@main.command()
+@click.command()
 @click.argument("address")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per entry, one per line.")
 @config_option
@@ -143,7 +143,7 @@ def history(settings: config.Settings, address: str, as_json: bool) -> None:
             click.echo(f"{entry['at']}  {entry['action']:<9} by {entry['actor']}: {entry['reason']}")
 
 
-@main.command("list")
+@click.command("list")
 @click.option("--blocked", "which", flag_value="blocked", help="Only blocked addresses.")
 @click.option("--soft", "which", flag_value="soft", help="Only addresses with soft bounces counting.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per address, one per line.")
@@ -183,7 +183,7 @@ def _manual_action(settings: config.Settings, address: str, reason: str, actor: 
     click.echo(f"{address}: {'blocked' if new_state.blocked else 'unblocked'} ({reason})")
 
 
-@main.command()
+@click.command()
 @click.argument("address")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
 @click.option("--actor", help="Who (default: the OS user).")
@@ -199,7 +199,7 @@ def block(settings: config.Settings, address: str, reason: str, actor: str | Non
     _manual_action(settings, address, reason, actor, "block")
 
 
-@main.command("unblock")
+@click.command("unblock")
 @click.argument("address")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
 @click.option("--actor", help="Who (default: the OS user).")
@@ -225,7 +225,7 @@ def _lines(stream: TextIO) -> Iterator[str]:
 DELIVERY_CHUNK = 5000
 
 
-@main.command()
+@click.command()
 @click.argument("addresses", nargs=-1)
 @click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8"), help="One address per line; '-' reads standard input.")
 @config_option
@@ -288,7 +288,7 @@ def parse_since(value: str) -> datetime:
     return parsed.replace(tzinfo=None)
 
 
-@main.command()
+@click.command()
 @click.option("--since", default="7d", show_default=True, help="Period: 7d, 12h, 2w, or an ISO date.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @config_option

@@ -22,9 +22,10 @@ from pydantic import (
     model_validator,
 )
 
+from .config_outputs import OutputSettings, VerpSettings, check_publishing
+from . import CONFIG_ENV
 from .records import BounceClass
 
-CONFIG_ENV = "BOUNCEWATCH_CONFIG"
 
 
 class ConfigError(Exception):
@@ -178,7 +179,14 @@ class Settings(_Section):
     blocklist: BlocklistSettings = BlocklistSettings()
     log: LogSettings = LogSettings()
     daemon: DaemonSettings = DaemonSettings()
+    outputs: list[OutputSettings] = Field(default_factory=list)  # [[outputs]], beside [blocklist]
+    verp: VerpSettings = VerpSettings()
     config_dir: Path = Path(".")  # filled by load(); not a file key
+
+    @model_validator(mode="after")
+    def _check_publishing(self) -> Settings:
+        check_publishing(self)  # output paths, VERP key files (config_outputs.py)
+        return self
 
     @field_validator("mailboxes")
     @classmethod

@@ -73,7 +73,10 @@ def main(argv: list[str]) -> int:
     for leftover in ("state.db", "state.db-wal", "state.db-shm", "blocklist.txt"):
         (directory / leftover).unlink(missing_ok=True)
     with ThrowawayDovecot(users={USER: PASSWORD}) as dovecot:
-        seeded = dovecot.deliver(USER, seed())
+        messages = seed()
+        for message in messages:  # APPEND keeps the order, which the story below depends on
+            dovecot.append(USER, message)
+        seeded = len(messages)
         print(f"Started a throwaway Dovecot on 127.0.0.1:{dovecot.ssl_port} (TLS) and put {seeded} messages in INBOX.")
         config_path = write_config(directory, dovecot)
         _bouncewatch("poll", "-c", str(config_path))

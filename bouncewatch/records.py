@@ -28,6 +28,7 @@ class Outcome(str, enum.Enum):
     COMPLAINT = "Complaint"
     IGNORED = "Ignored"
     UNRECOGNIZED = "Unrecognized"
+    UNVERIFIED = "Unverified"  # [verp] require_signature: no valid signed return path
 
 
 # Actions of RFC 3464 that report something other than a failure.

@@ -113,6 +113,9 @@ LAZY_COMMANDS = {
     "unblock": ".cli_addresses:unblock_command",
     "delivered": ".cli_addresses:delivered",
     "report": ".cli_addresses:report",
+    "export": ".cli_outputs:export",
+    "publish": ".cli_outputs:publish",
+    "verp": ".cli_outputs:verp",
 }
 
 
@@ -310,4 +313,3 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
             click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes}".rstrip())
     sys.exit(EXIT_RUNTIME if unreadable else 0)
-from . import cli_outputs  # noqa: E402,F401  (export, publish, verp)

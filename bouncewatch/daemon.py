@@ -1,72 +1,176 @@
-"""The only APScheduler user: one interval job per mailbox, no overlapping runs, clean stop.
+"""`bouncewatch run`: one worker thread per mailbox, signals, config reload, health file.
 
-Jobs run one at a time on a single worker thread, so two mailboxes never write to an SQLite
-file at once. SIGTERM and SIGINT stop the scheduler after the running cycle has finished.
+Each mailbox has its own MailboxWorker (worker.py): its own lease, backoff and health, so a
+failing mailbox never holds up another. An earlier version ran APScheduler interval jobs; a
+thread per mailbox replaced it because a worker must change its own next run time (backoff,
+standby for a lease) and may hold its connection in IMAP IDLE, which fixed intervals do not
+express. Signals:
+
+- SIGTERM / SIGINT: every worker finishes the batch in hand, then the process exits 0;
+- SIGHUP: the config file is read and validated again; on success workers pick up the new
+  settings (mailboxes added or removed start or stop); on error the old config stays and one
+  line is logged. `[database]` cannot change without a restart.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import threading
-from datetime import datetime, timezone
+from pathlib import Path
 from types import FrameType
 
 import structlog
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
 
-from . import store
-from .config import MailboxSettings, Settings
-from .mailbox import MailboxError
-from .pipeline import run_cycle
+from . import config, logs, store
+from .blocklist import write_atomically
+from .config import Settings
+from .lease import Leases, leases_for
+from .sdnotify import notify, watchdog_interval
+from .worker import Health, MailboxWorker
 
 log = structlog.get_logger("bouncewatch.daemon")
 
 
-def _poll_job(settings: Settings, mailbox: MailboxSettings) -> None:
-    try:
-        run_cycle(settings, mailbox)
-    except MailboxError as exc:
-        log.error("cycle_failed", mailbox=mailbox.name, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - a failed cycle must not end the daemon
-        log.exception("cycle_failed", mailbox=mailbox.name, error=repr(exc)[:500])
+class Daemon:
+    """The workers of one process and what signals do to them."""
 
+    def __init__(self, settings: Settings, config_path: Path | None = None, leases: Leases | None = None) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self.leases = leases or leases_for(settings.database_url)
+        self.stop = threading.Event()
+        self._reload = threading.Event()
+        self._attention = threading.Event()  # set by signal handlers; the main loop acts on it
+        self._workers: dict[str, MailboxWorker] = {}
+        self._health: dict[str, Health] = {}
+        self._health_lock = threading.Lock()
 
-def run(settings: Settings) -> int:
-    """Poll every mailbox on its interval until SIGTERM or SIGINT; return the exit code."""
-    stop = threading.Event()
+    # -- signals (handlers only set flags; the main loop does the work) -------------------------
 
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
+
+    def _on_stop(self, signum: int, _frame: FrameType | None) -> None:
         log.info("stopping", signal=signal.Signals(signum).name)
-        stop.set()
+        self.request_stop()
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    def _on_reload(self, _signum: int, _frame: FrameType | None) -> None:
+        self._reload.set()
+        self._attention.set()
 
-    scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-        timezone=timezone.utc,
-    )
-    for mailbox in settings.mailboxes:
-        scheduler.add_job(
-            _poll_job,
-            "interval",
-            seconds=settings.poll.interval_seconds,
-            args=(settings, mailbox),
-            id=f"poll:{mailbox.name}",
-            next_run_time=datetime.now(timezone.utc),
+    def request_stop(self) -> None:
+        self.stop.set()
+        self._attention.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+        self._attention.set()
+
+    # -- life -----------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start a worker per mailbox; serve signals until stopped; return the exit code."""
+        for mailbox in self.settings.mailboxes:
+            self._start_worker(mailbox)
+        log.info(
+            "started",
+            pid=os.getpid(),
+            mailboxes=[m.name for m in self.settings.mailboxes],
+            interval_seconds=self.settings.poll.interval_seconds,
         )
-    scheduler.start()
-    log.info(
-        "started",
-        mailboxes=[m.name for m in settings.mailboxes],
-        interval_seconds=settings.poll.interval_seconds,
-    )
-    try:
-        stop.wait()
-    finally:
-        scheduler.shutdown(wait=True)  # lets the running cycle finish its batch
-        store.close_database()
-        log.info("stopped")
-    return 0
+        notify("READY=1")
+        ping_every = watchdog_interval()  # systemd's WatchdogSec: prove the main loop lives
+        try:
+            while True:
+                self._attention.wait(ping_every)
+                if ping_every is not None:
+                    notify("WATCHDOG=1")
+                self._attention.clear()
+                if self.stop.is_set():
+                    break
+                if self._reload.is_set():
+                    self._reload.clear()
+                    notify("RELOADING=1")
+                    self.reload()
+                    notify("READY=1")
+        finally:
+            notify("STOPPING=1")
+            for worker in self._workers.values():
+                worker.wake()
+            for worker in self._workers.values():
+                worker.join()  # each finishes the batch in hand
+            self.leases.release_all()
+            store.close_database()
+            log.info("stopped")
+        return 0
+
+    def _start_worker(self, mailbox: config.MailboxSettings) -> None:
+        worker = MailboxWorker(self.settings, mailbox, self.leases, self.stop, on_health=self._record_health)
+        self._workers[mailbox.name] = worker
+        worker.start()
+
+    def reload(self) -> bool:
+        """Read the config again; apply it if valid, else keep the old one. True if applied."""
+        try:
+            if self.config_path is None:
+                raise config.ConfigError("the config file is not known (started without -c?)")
+            new = config.load(self.config_path)
+            if not new.mailboxes:
+                raise config.ConfigError("mailboxes: no [[mailboxes]] configured")
+        except config.ConfigError as exc:
+            log.error("reload_failed", error=str(exc), keeping="the running config")
+            return False
+        if new.database_url != self.settings.database_url:
+            log.warning("reload_database_ignored", reason="changing [database] needs a restart")
+            new = new.model_copy(update={"database": self.settings.database, "config_dir": self.settings.config_dir})
+        logs.configure(new.log.level, new.log.format)
+        old_names, new_names = set(self._workers), {m.name for m in new.mailboxes}
+        for name in sorted(old_names - new_names):
+            worker = self._workers.pop(name)
+            worker.retire()
+            worker.join()
+            with self._health_lock:
+                self._health.pop(name, None)
+        for mailbox in new.mailboxes:
+            if mailbox.name in self._workers:
+                self._workers[mailbox.name].update(new, mailbox)
+        self.settings = new
+        for mailbox in new.mailboxes:
+            if mailbox.name not in self._workers:
+                self._start_worker(mailbox)
+        log.info(
+            "config_reloaded",
+            mailboxes=sorted(new_names),
+            added=sorted(new_names - old_names),
+            removed=sorted(old_names - new_names),
+        )
+        return True
+
+    # -- health ---------------------------------------------------------------------------------
+
+    def _record_health(self, health: Health) -> None:
+        """Keep each mailbox's latest health; rewrite the health file if one is configured."""
+        path = self.settings.health_path
+        with self._health_lock:
+            self._health[health.mailbox] = health
+            if path is None:
+                return
+            document = {
+                "pid": os.getpid(),
+                "mailboxes": {name: h.as_json() for name, h in sorted(self._health.items())},
+            }
+            try:
+                write_atomically(path, (json.dumps(document, indent=2) + "\n").encode())
+            except OSError as exc:
+                log.warning("health_file_unwritable", path=str(path), error=str(exc))
+
+
+def run(settings: Settings, config_path: Path | None = None) -> int:
+    """Run every mailbox until SIGTERM or SIGINT (SIGHUP reloads `config_path`); the exit code."""
+    daemon = Daemon(settings, config_path)
+    daemon.install_signal_handlers()
+    return daemon.run()

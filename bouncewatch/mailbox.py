@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import imapclient
-from imapclient.exceptions import IMAPClientError
+import structlog
+from imapclient.exceptions import IMAPClientError, LoginError
 
 from .config import MailboxSettings
+from .oauth import TokenError, tokens
 from .records import FetchedMessage, Outcome
+
+log = structlog.get_logger("bouncewatch.mailbox")
+_warned_unverified: set[str] = set()
 
 
 class MailboxError(Exception):
@@ -22,11 +28,20 @@ class MailboxError(Exception):
 
 
 def tls_context(settings: MailboxSettings) -> ssl.SSLContext:
+    """TLS 1.2 or later, certificate and host name checked unless `tls_verify = false`."""
     context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if not settings.tls_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        if settings.security != "none" and settings.name not in _warned_unverified:
+            _warned_unverified.add(settings.name)  # loud, but once per mailbox, not per cycle
+            log.warning(
+                "tls_verification_disabled",
+                mailbox=settings.name,
+                host=settings.host,
+                risk="anyone on the path can read the password and the mail",
+            )
     return context
 
 
@@ -74,17 +89,34 @@ class Mailbox:
         except IMAPClientError as exc:
             raise MailboxError(f"{where}: {exc}") from None
         try:
-            client.login(s.username, s.secret())
-        except IMAPClientError as exc:
+            self._authenticate(client)
+        except (IMAPClientError, OSError, TokenError) as exc:
             try:
                 client.shutdown()
             except OSError:
                 pass
+            if isinstance(exc, TokenError):
+                raise MailboxError(f"{where}: {exc}") from None
+            if isinstance(exc, OSError):
+                raise MailboxError(f"{where}: connection lost while logging in ({exc})") from None
+            what = "access token" if s.uses_oauth2 else "password"
             raise MailboxError(
-                f"{where}: login as {s.username} refused ({exc}); check username and password"
+                f"{where}: login as {s.username} refused ({exc}); check username and {what}"
             ) from None
         self._client = client
         self._separator = self._find_separator()
+
+    def _authenticate(self, client: imapclient.IMAPClient) -> None:
+        """LOGIN with the password, or XOAUTH2 with a token: a refused token is fetched afresh once."""
+        s = self.settings
+        if s.oauth2_token_command is None:
+            client.login(s.username, s.secret())
+            return
+        try:
+            client.oauth2_login(s.username, tokens.get(s.name, s.oauth2_token_command))
+        except LoginError:
+            tokens.invalidate(s.name)  # expired or revoked: ask the command for a new one
+            client.oauth2_login(s.username, tokens.get(s.name, s.oauth2_token_command))
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -103,6 +135,15 @@ class Mailbox:
 
     def capabilities(self) -> tuple[bytes, ...]:
         return tuple(self.client.capabilities())
+
+    def folders(self) -> list[str]:
+        """Every folder name the server lists."""
+        return [str(name) for _flags, _delimiter, name in self.client.list_folders()]
+
+    def missing_archive_folders(self) -> list[str]:
+        """The archive folders a first cycle would create (nothing is created)."""
+        wanted = [self.settings.archive, *(self.archive_folder(o) for o in Outcome)]
+        return [folder for folder in wanted if not self.client.folder_exists(folder)]
 
     def _find_separator(self) -> str:
         try:
@@ -147,19 +188,68 @@ class Mailbox:
         # "n:*" always matches the highest UID, even one below n.
         return sorted(uid for uid in found if uid > last_uid)
 
-    def fetch(self, uids: Sequence[int]) -> list[FetchedMessage]:
-        """Whole messages without setting \\Seen, in UID order."""
+    def sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        """RFC822.SIZE of each message (cheap: no bodies travel); missing UIDs are left out."""
+        if not uids:
+            return {}
+        response = self.client.fetch(list(uids), ["RFC822.SIZE"])
+        return {uid: int(data[b"RFC822.SIZE"]) for uid, data in response.items() if b"RFC822.SIZE" in data}
+
+    def fetch(
+        self, uids: Sequence[int], max_bytes: int | None = None, sizes: dict[int, int] | None = None
+    ) -> list[FetchedMessage]:
+        """Messages without setting \\Seen, in UID order; bounded by `max_bytes` each.
+
+        A message larger than `max_bytes` is fetched as its first `max_bytes` bytes only
+        (headers and the start of the body, where every bounce format puts its report), so
+        memory stays bounded whatever arrives. `FetchedMessage.size` keeps the real size.
+        """
         if not uids:
             return []
-        response = self.client.fetch(list(uids), ["BODY.PEEK[]", "RFC822.SIZE"])
-        messages = []
-        for uid in sorted(response):
-            data = response[uid]
-            raw = data.get(b"BODY[]")
-            if raw is None:
-                continue  # expunged by someone else between SEARCH and FETCH
-            messages.append(FetchedMessage(uid=uid, raw=raw, size=int(data.get(b"RFC822.SIZE", len(raw)))))
-        return messages
+        if sizes is None:
+            sizes = self.sizes(uids) if max_bytes is not None else {}
+        large = sorted(uid for uid in uids if max_bytes is not None and sizes.get(uid, 0) > max_bytes)
+        small = sorted(set(uids) - set(large))
+        messages: list[FetchedMessage] = []
+        if small:
+            response = self.client.fetch(small, ["BODY.PEEK[]", "RFC822.SIZE"])
+            for uid, data in response.items():
+                raw = data.get(b"BODY[]")
+                if raw is None:
+                    continue  # expunged by someone else between SEARCH and FETCH
+                messages.append(FetchedMessage(uid=uid, raw=raw, size=int(data.get(b"RFC822.SIZE", len(raw)))))
+        for uid in large:  # one at a time: at most one prefix of max_bytes in flight
+            response = self.client.fetch([uid], [f"BODY.PEEK[]<0.{max_bytes}>"])
+            raw = response.get(uid, {}).get(b"BODY[]<0>")
+            if raw is not None:
+                log.warning("message_truncated", mailbox=self.settings.name, uid=uid, size=sizes[uid], kept=len(raw))
+                messages.append(FetchedMessage(uid=uid, raw=raw, size=sizes[uid]))
+        return sorted(messages, key=lambda m: m.uid)
+
+    # -- IDLE ---------------------------------------------------------------------------
+
+    def can_idle(self) -> bool:
+        return self.client.has_capability("IDLE")
+
+    def idle_wait(self, folder: str, seconds: float, interrupted: Callable[[], bool]) -> bool:
+        """IDLE on `folder` up to `seconds`; True when new mail arrived, False on timeout.
+
+        Returns early (False) once `interrupted()` is true; checked about every second.
+        """
+        self.client.select_folder(folder)
+        deadline = time.monotonic() + seconds
+        self.client.idle()
+        arrived = False
+        try:
+            while not arrived and not interrupted():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                responses = self.client.idle_check(timeout=min(1.0, left))
+                arrived = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+        finally:
+            self.client.idle_done()
+        return arrived
 
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move messages out of the selected folder, never deleting one."""

@@ -9,6 +9,7 @@ committed work whose messages are recognised by fingerprint and only moved, neve
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +17,7 @@ from typing import Protocol
 
 import structlog
 
-from . import blocklist, store
+from . import store, verp_sign
 from .addresses import domain_of, normalise
 from .alerts import AlertPolicy, update_sender_alerts
 from .classify import ClassPolicy, classify, is_sender_side
@@ -73,6 +74,7 @@ class Analysis:
     parsed: ParsedMessage
     verdicts: tuple[Verdict, ...]
     outcome: Outcome
+    unverified: str = ""  # why a signed return path was required and not found (verp_sign)
 
 
 def outcome_of(verdicts: Sequence[Verdict]) -> Outcome:
@@ -90,10 +92,17 @@ def outcome_of(verdicts: Sequence[Verdict]) -> Outcome:
     return Outcome.IGNORED
 
 
-def analyse(raw: bytes, policy: ClassPolicy, parse: Parser = parse_message) -> Analysis:
-    """Parse and classify one message (pure)."""
+def analyse(
+    raw: bytes, policy: ClassPolicy, parse: Parser = parse_message, signer: verp_sign.Signer | None = None
+) -> Analysis:
+    """Parse and classify one message (pure); with a signer, only what a signed return path vouches for."""
     parsed = parse(raw)
     verdicts = tuple(classify(r, policy) for r in parsed.records if r.address)
+    if signer is not None and verdicts:
+        screened = verp_sign.screen(raw, verdicts, signer)
+        if screened.unverified:
+            return Analysis(parsed, (), Outcome.UNVERIFIED, screened.unverified)
+        verdicts = screened.verdicts
     return Analysis(parsed, verdicts, outcome_of(verdicts))
 
 
@@ -160,6 +169,7 @@ class Cycle:
             window=timedelta(minutes=settings.policy.sender_alert_window_minutes),
         )
         self.summary = CycleSummary(mailbox=mailbox_settings.name)
+        self.signer = verp_sign.signer_from_settings(settings) if settings.verp.require_signature else None
         self.log = log.bind(mailbox=mailbox_settings.name, folder=mailbox_settings.folder)
 
     def run(self, mailbox: Mailbox, stop: StopFlag | None = None) -> CycleSummary:
@@ -266,11 +276,14 @@ class Cycle:
 
     def _analyse(self, message: FetchedMessage) -> Analysis:
         try:
-            return analyse(message.raw, self.class_policy, self.parse)
+            analysis = analyse(message.raw, self.class_policy, self.parse, self.signer)
         except Exception as exc:  # noqa: BLE001 - one bad message must never stop the batch
             self.log.error("message_quarantined", uid=message.uid, error=repr(exc)[:500])
             self.summary.quarantined += 1
             return Analysis(ParsedMessage(), (), Outcome.UNRECOGNIZED)
+        if analysis.unverified:
+            self.log.warning("bounce_unverified", uid=message.uid, why=analysis.unverified)
+        return analysis
 
     def _count(self, analysis: Analysis) -> None:
         outcomes = self.summary.outcomes
@@ -335,10 +348,12 @@ def run_cycle(
     return summary
 
 
+_publish_lock = threading.Lock()  # workers of several mailboxes: one writer at a time, newest wins
+
+
 def publish_blocklist(settings: Settings, *, force: bool = False) -> bool:
-    """Rewrite the blocklist file from the database when its content changed."""
-    content = blocklist.render_text(store.blocked_addresses())
-    changed = blocklist.publish(settings.blocklist_path, content, force=force)
-    if changed:
-        log.info("blocklist_written", path=str(settings.blocklist_path), addresses=content.count(b"\n"))
-    return changed
+    """Rewrite every blocklist output from the database where its content changed."""
+    from .outputs import publish_all  # every output: [blocklist] path and [[outputs]]
+
+    with _publish_lock:
+        return publish_all(settings, force=force)

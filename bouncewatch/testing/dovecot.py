@@ -400,7 +400,9 @@ ssl = yes
 ssl_cert = <{self.ca_file}
 ssl_key = <{d}/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+# xoauth2: Dovecot checks the bearer token against the passdb as if it were the password,
+# so in tests a user's password doubles as its OAuth2 access token (no provider needed).
+auth_mechanisms = plain login xoauth2
 default_login_user = {self._login_user}
 default_internal_user = {self._internal_user}
 default_internal_group = {self._internal_group}

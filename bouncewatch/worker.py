@@ -1,0 +1,267 @@
+"""One mailbox's life in the daemon: lease, cycle (or IDLE session), backoff, health.
+
+Each configured mailbox gets a MailboxWorker on a thread of its own, so a mailbox that hangs
+or fails never holds up another. A worker loops: take the mailbox's lease (else wait as a
+standby), run a cycle, then wait `interval_seconds` (or, with `idle = true`, keep the
+connection and wait in IMAP IDLE). Any failure ends that attempt only: it is logged once, as
+one structured `cycle_failed` event, and retried after a capped, jittered exponential backoff.
+Nothing a mailbox, the database or the disk does makes the worker, or the daemon, exit.
+
+`step()` is one attempt and returns how long to wait before the next; tests call it directly.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import peewee
+import structlog
+from imapclient.exceptions import IMAPClientError
+
+from . import store
+from .backoff import Backoff
+from .blocklist import ShrinkRefused
+from .config import MailboxSettings, Settings
+from .lease import Leases
+from .mailbox import Mailbox, MailboxError
+from .oauth import TokenError
+from .pipeline import Parser, process_folders, publish_blocklist, run_cycle
+from .parse import parse_message
+
+log = structlog.get_logger("bouncewatch.worker")
+
+# Faults we expect from a world of networks, servers and disks: logged as one line, no trace.
+EXPECTED_FAULTS: tuple[type[BaseException], ...] = (
+    MailboxError,
+    TokenError,
+    IMAPClientError,
+    OSError,  # sockets, timeouts, TLS, a full or read-only disk for the blocklist
+    peewee.PeeweeException,  # database locked, unreachable, restarted
+    ShrinkRefused,
+)
+try:
+    import psycopg2
+
+    EXPECTED_FAULTS += (psycopg2.Error,)  # from the lease connection
+except ImportError:  # SQLite-only installs
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(slots=True)
+class Health:
+    """What a worker last did, for logs and the health file."""
+
+    mailbox: str
+    state: str = "starting"  # starting | ok | failing | standby | stopped
+    consecutive_failures: int = 0
+    last_success: datetime | None = None
+    last_error: str = ""
+    next_attempt: datetime | None = None
+    messages: int = 0  # processed by this process since it started
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("last_success", "next_attempt"):
+            data[key] = data[key].isoformat(timespec="seconds") if data[key] else None
+        return data
+
+
+class _Guard:
+    """The stop flag a cycle checks between batches: daemon stopping, worker retired, lease lost."""
+
+    def __init__(self, worker: MailboxWorker) -> None:
+        self._worker = worker
+
+    def is_set(self) -> bool:
+        worker = self._worker
+        if worker.stopping:
+            return True
+        if not worker.leases.holds(worker.mailbox.name):
+            log.warning("lease_lost", mailbox=worker.mailbox.name)
+            return True
+        return False
+
+
+class MailboxWorker:
+    """Runs one mailbox until the daemon stops or the mailbox is removed from the config."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        mailbox: MailboxSettings,
+        leases: Leases,
+        stop: threading.Event,
+        *,
+        parse: Parser = parse_message,
+        rand: Callable[[], float] = random.random,
+        on_health: Callable[[Health], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mailbox = mailbox
+        self.leases = leases
+        self.health = Health(mailbox.name)
+        self._stop = stop
+        self._retired = threading.Event()
+        self._wake = threading.Event()
+        self._parse = parse
+        self._rand = rand
+        self._on_health = on_health
+        self._had_lease = False
+        self._thread: threading.Thread | None = None
+
+    # -- control (from the daemon's thread) -----------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set() or self._retired.is_set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name=f"mailbox:{self.mailbox.name}", daemon=True)
+        self._thread.start()
+
+    def update(self, settings: Settings, mailbox: MailboxSettings) -> None:
+        """New settings (SIGHUP): used from the next attempt on, which starts now if idle."""
+        self.settings, self.mailbox = settings, mailbox
+        self._wake.set()
+
+    def retire(self) -> None:
+        """Finish the current batch and end (the mailbox left the config, or the daemon stops)."""
+        self._retired.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- the loop (on the worker's thread) ------------------------------------------------------
+
+    def run_forever(self) -> None:
+        while not self.stopping:
+            self._wake.clear()
+            delay = self.step()
+            if self.stopping:
+                break
+            self._wake.wait(delay)
+        self.health.state = "stopped"
+        self._report()
+
+    def step(self) -> float:
+        """One attempt at the mailbox; returns the seconds to wait before the next."""
+        settings, mailbox = self.settings, self.mailbox
+        try:
+            if not self.leases.acquire(mailbox.name):
+                return self._standby(settings)
+            if not self._had_lease:
+                self._had_lease = True
+                log.info("lease_acquired", mailbox=mailbox.name)
+            if mailbox.idle:
+                self._idle_session(settings, mailbox)
+                return 0.0  # the session ended on purpose (stop, reload, no IDLE): go again
+            summary = run_cycle(settings, mailbox, self._parse, _Guard(self))
+            self._succeeded(summary.messages)
+            return settings.poll.interval_seconds
+        except Exception as exc:  # noqa: BLE001 - every failure is retried, never fatal
+            return self._failed(settings, exc)
+        finally:
+            self._close_database()
+
+    def _idle_session(self, settings: Settings, mailbox: MailboxSettings) -> None:
+        """Keep one connection: cycle, IDLE until mail arrives (or the renew time), repeat.
+
+        IDLE watches the first folder; further folders are looked at each time IDLE returns,
+        which is at least every `interval_seconds`. Without IDLE on the server, one cycle runs
+        and the caller's polling takes over.
+        """
+        guard = _Guard(self)
+        folders = mailbox.folder_list
+        wait = settings.daemon.idle_renew_seconds
+        if len(folders) > 1:
+            wait = min(wait, settings.poll.interval_seconds)
+        with Mailbox(mailbox) as connection:
+            while True:
+                summary = process_folders(settings, mailbox, connection, self._parse, guard)
+                publish_blocklist(settings)
+                self._succeeded(summary.messages)
+                if not connection.can_idle():
+                    log.warning("idle_unsupported", mailbox=mailbox.name, fallback="polling")
+                    self._wake.wait(settings.poll.interval_seconds)
+                    return
+                if guard.is_set() or self._wake.is_set():
+                    return
+                connection.idle_wait(folders[0], wait, lambda: self.stopping or self._wake.is_set())
+                if self.stopping or self._wake.is_set():
+                    return
+
+    # -- outcomes -------------------------------------------------------------------------------
+
+    def _standby(self, settings: Settings) -> float:
+        if self._had_lease:
+            log.warning("lease_lost", mailbox=self.mailbox.name)
+            self._had_lease = False
+        if self.health.state != "standby":
+            log.info("lease_held_elsewhere", mailbox=self.mailbox.name, retry_seconds=settings.daemon.lease_retry_seconds)
+        self.health.state = "standby"
+        self.health.next_attempt = _now() + timedelta(seconds=settings.daemon.lease_retry_seconds)
+        self._report()
+        return settings.daemon.lease_retry_seconds
+
+    def _succeeded(self, messages: int) -> None:
+        if self.health.consecutive_failures:
+            log.info("mailbox_recovered", mailbox=self.mailbox.name, after_failures=self.health.consecutive_failures)
+        health = self.health
+        health.state, health.consecutive_failures, health.last_error = "ok", 0, ""
+        health.last_success = _now()
+        health.messages += messages
+        health.next_attempt = None
+        self._report()
+
+    def _failed(self, settings: Settings, exc: Exception) -> float:
+        health = self.health
+        health.consecutive_failures += 1
+        backoff = Backoff(
+            initial=min(settings.daemon.backoff_initial_seconds, settings.daemon.backoff_max_seconds),
+            maximum=settings.daemon.backoff_max_seconds,
+        )
+        delay = backoff.delay(health.consecutive_failures, self._rand)
+        expected = isinstance(exc, EXPECTED_FAULTS)
+        message = str(exc) if isinstance(exc, (MailboxError, TokenError)) else repr(exc)[:500]
+        health.state, health.last_error = "failing", message
+        health.next_attempt = _now() + timedelta(seconds=delay)
+        log.error(
+            "cycle_failed",
+            mailbox=self.mailbox.name,
+            error=message,
+            error_type=type(exc).__name__,
+            failures=health.consecutive_failures,
+            retry_in_seconds=round(delay, 2),
+            exc_info=None if expected else exc,  # a bug gets its traceback; a fault does not
+        )
+        self._report()
+        return delay
+
+    def _report(self) -> None:
+        if self._on_health is not None:
+            self._on_health(self.health)
+
+    @staticmethod
+    def _close_database() -> None:
+        """Drop this thread's database connection, so the next attempt starts with a fresh one."""
+        db = store.database_proxy.obj
+        if db is None:
+            return
+        try:
+            db.close()
+        except EXPECTED_FAULTS:
+            pass  # a broken connection is what we are getting rid of

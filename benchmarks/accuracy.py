@@ -1,6 +1,6 @@
 """Accuracy and throughput of bouncewatch's parser vs flufl.bounce alone and Sisimai (Perl).
 
-    python benchmarks/accuracy.py [--corpus DIR] [--repeat N] [--failures]
+    python benchmarks/accuracy.py [--corpus DIR] [--repeat N] [--failures | --show-misses]
 
 Scores each parser against DIR/labels.jsonl (see benchmarks/scoring.py for the rules), then
 times whole processes parsing the corpus repeated N times: `bouncewatch parse --json` (or an
@@ -157,7 +157,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=ROOT / "tests" / "corpus" / "sisimai")
     ap.add_argument("--repeat", type=int, default=10, help="copies of the corpus for throughput")
-    ap.add_argument("--failures", action="store_true", help="list bouncewatch's wrong answers")
+    ap.add_argument("--failures", "--show-misses", dest="failures", action="store_true",
+                    help="list bouncewatch's wrong answers, per file")
     args = ap.parse_args()
 
     labels = load_labels(args.corpus)

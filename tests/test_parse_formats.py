@@ -124,3 +124,132 @@ def test_family_wording_names_the_reason() -> None:
     )
     (rec,) = parse_message(raw).records
     assert rec.reason == "userunknown"
+
+
+# -- families ported from Sisimai's Lhost modules (inline-built messages of each format) -------
+
+
+def _mail(headers: str, body: str) -> bytes:
+    return (headers.strip().replace("\n", "\r\n") + "\r\n\r\n" + body.replace("\n", "\r\n")).encode()
+
+
+def test_googlegroups_refusal_with_four_reasons_is_rejected() -> None:
+    """A Google Groups refusal listing the four possible causes is reason rejected, for the group."""
+    raw = _mail(
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: a@example.org\n"
+        "Subject: Delivery Status Notification (Failure)\nX-Failed-Recipients: list@googlegroups.com\n"
+        "X-Google-Smtp-Source: abc",
+        "Hello a@example.org,\n\nWe're writing to let you know that the group you tried to contact (list) "
+        "may not exist.\n\n * You might have spelled the group name wrong.\n * The owner may have deleted "
+        "this group.\n * You may need to join the group.\n * The group may not be open to posting.\n\n"
+        "Thanks,\n\nGoogle Groups\n\n----- Original message -----\n\nSubject: hi\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.reason, rec.status) == ("list@googlegroups.com", "rejected", "5.0.918")
+
+
+def test_domino_text_part_names_the_recipient() -> None:
+    """Domino's "was not delivered to:" block gives the recipient and the directory wording the reason."""
+    raw = _mail(
+        "From: Postmaster@example.co.jp\nTo: a@example.org\nSubject: DELIVERY FAILURE: User x not listed\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        "--b\nContent-Type: text/plain\n\nYour message\n\n  Subject: hi\n\nwas not delivered to:\n\n"
+        "  user@example.co.jp\n\nbecause:\n\n  User user (user@example.co.jp) not listed in Domino Directory\n\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;mx.example.co.jp\n\n"
+        "Final-Recipient: rfc822;user@relay.example.co.jp\nAction: failed\nStatus: 5.0.0\n\n--b--\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.reason, rec.status) == ("user@example.co.jp", "userunknown", "5.0.0")
+
+
+def test_verizon_vtext_rcpt_to_line_is_the_recipient() -> None:
+    """A vtext.com report names the recipient on its RCPT TO line; "no such user here" is userunknown."""
+    raw = _mail(
+        "From: post_master@vtext.com\nTo: a@example.org\nSubject: Re: hi",
+        "Error: Invalid user address\nError message below:\n550 - Requested action not taken: no such user here\n"
+        "Message details:\n  Subject: hi\n  MAIL FROM: a@example.org\n  RCPT TO: 5555550100@vtext.com\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.reason) == ("5555550100@vtext.com", "userunknown")
+
+
+def test_verizon_vzwpix_original_to_is_the_recipient() -> None:
+    """A vzwpix.com MMS report names the recipient in the original's To line."""
+    raw = _mail(
+        "From: MMSC NDR Administrator <sysadmin@m01.vzwpix.com>\nTo: a@example.org\nSubject: Undeliverable Message",
+        "Message could not be delivered to mobile.\nError: No valid recipients for this MM\n\nOriginal Message:\n"
+        "From: a@example.org\nTo: 5555550100@vzwpix.com\nSubject: hi\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.reason) == ("5555550100@vzwpix.com", "userunknown")
+
+
+def test_fml_not_member_is_rejected() -> None:
+    """An fml "not a member" notice reports the list address with reason rejected."""
+    raw = _mail(
+        "From: list-admin@example.org\nTo: a@example.org\nSubject: You a@example.org are not member (list ML)\n"
+        "Message-ID: <200101010000.FML12345.list@example.org>\nX-MLServer: fml [fml 4.0.3 release]",
+        "You are not a member of this mailing list <list@example.org>.\n\nOriginal mail as follows:\n\nSubject: hi\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.reason) == ("list@example.org", "rejected")
+
+
+def test_amazonses_json_inside_sns_envelope_is_read() -> None:
+    """An SES bounce whose JSON sits escaped in an SNS envelope's Message string is read."""
+    inner = '{\\"notificationType\\":\\"Bounce\\",\\"bounce\\":{\\"bouncedRecipients\\":[{\\"emailAddress\\":\\"u@example.net\\",\\"action\\":\\"failed\\",\\"status\\":\\"5.1.1\\",\\"diagnosticCode\\":\\"smtp; 550 5.1.1 user unknown\\"}]},\\"mail\\":{\\"source\\":\\"s@example.org\\"}}'
+    raw = _mail(
+        "From: AWS Notifications <no-reply@sns.amazonaws.com>\nTo: s@example.org\nSubject: AWS Notification Message",
+        '{\n  "Type" : "Notification",\n  "Message" : "' + inner + '"\n}\n',
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.status, rec.reason) == ("u@example.net", "5.1.1", "userunknown")
+
+
+def test_exim_malformed_recipient_is_syntaxerror() -> None:
+    """Exim's "incorrectly constructed" block reports the malformed address as a syntax error."""
+    raw = _mail(
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: s@example.org\n"
+        "Subject: Mail failure - malformed recipient address",
+        "A message that you sent contained one or more recipient addresses that were\nincorrectly constructed:\n\n"
+        "  x@example.com <y@example.net>: malformed address: <y@example.net> may not follow x@example.com\n\n"
+        "This address has been ignored.\n\n------ This is a copy of your message, including all the headers. ------\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.reason) == ("y@example.net", "syntaxerror")
+
+
+def test_exim_retry_timeout_keeps_the_stated_reason() -> None:
+    """Exim's "retry timeout exceeded" after a stated cause keeps that cause (not expired), as temporary."""
+    raw = _exim(
+        "A message that you sent could not be delivered to one or more of its\r\n"
+        "recipients. This is a permanent error. The following address(es) failed:\r\n\r\n"
+        "  user@example.net\r\n    mailbox is full: retry timeout exceeded\r\n"
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.reason, rec.status) == ("mailboxfull", "4.0.922")
+
+
+def test_forwarded_bounce_inside_a_report_is_not_read() -> None:
+    """A delivery-status part inside the returned message is ignored when the report has its own."""
+    raw = _mail(
+        'From: MAILER-DAEMON@example.jp\nTo: s@example.jp\nSubject: Returned mail\nMIME-Version: 1.0\n'
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="o"',
+        "--o\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; example.jp\n\n"
+        "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\n\n"
+        '--o\nContent-Type: message/rfc822\n\nFrom: s@example.jp\nTo: a@example.com\nMIME-Version: 1.0\n'
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="i"\n\n'
+        "--i\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; other.example\n\n"
+        "Final-Recipient: rfc822; b@example.org\nAction: failed\nStatus: 5.1.1\n\n--i--\n\n--o--\n",
+    )
+    assert [r.address for r in parse_message(raw).records] == ["a@example.com"]
+
+
+def test_office365_mailto_link_gives_the_whole_address() -> None:
+    """An address followed by its "<mailto:...>" link is read whole, never cut at a dot."""
+    raw = _mail(
+        "From: postmaster@example.onmicrosoft.com\nTo: s@example.org\nSubject: Undeliverable: hi",
+        "Delivery has failed to these recipients or groups:\n\n"
+        "u@example.onmicrosoft.com<mailto:u@example.onmicrosoft.com>\nThe email address you entered couldn't be found.\n",
+    )
+    assert [r.address for r in parse_message(raw).records] == ["u@example.onmicrosoft.com"]

@@ -17,7 +17,7 @@ from ..records import BounceRecord, ParsedMessage
 from . import arf, autoreply, dsn, fallback, textreport
 from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS
-from .formats import family_of
+from .formats import PRE_DSN, family_of
 from .formats.generic import looks_like_bounce
 from .mailview import MailView, build_view, first_address
 from .reasons import family_reason
@@ -41,6 +41,7 @@ def _autoreply(view: MailView) -> list[Draft] | None:
 
 DETECTORS = (
     ("arf", arf.detect),
+    *PRE_DSN,
     ("dsn", dsn.detect),
     ("autoreply", _autoreply),
     *FORMAT_DETECTORS,
@@ -84,7 +85,7 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
         if found:
             kind, drafts = name, found[:MAX_RECIPIENTS]
             break
-    if kind == "dsn":
+    if kind in ("dsn",):
         _fill_missing_diagnostics(view, drafts)
     if drafts and kind not in ("arf", "autoreply", "flufl"):
         _family_hints(view, drafts)

@@ -102,7 +102,7 @@ def _diagnostic(value: str) -> tuple[str, str]:
 
 def detect(view: MailView) -> list[Draft] | None:
     """Drafts for every recipient of every delivery-status report in the message, or None."""
-    texts = list(view.reports)
+    texts = list(view.reports or view.nested_reports)
     if not texts:
         texts = [t for _, t in view.texts if _DSN_MARK.search(t)]
     drafts: list[Draft] = []

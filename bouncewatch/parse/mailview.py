@@ -98,41 +98,121 @@ class MailView:
     content_type: str = ""
     texts: list[tuple[str, str]] = field(default_factory=list)  # (content type, text) outside originals
     reports: list[str] = field(default_factory=list)  # delivery-status texts
+    nested_reports: list[str] = field(default_factory=list)  # ... inside a returned message
     feedback: list[str] = field(default_factory=list)  # message/feedback-report texts
-    originals: list[Message] = field(default_factory=list)  # returned messages / header blocks
+    originals: list[Message | HeaderBlock] = field(default_factory=list)  # returned messages / header blocks
     original_texts: list[str] = field(default_factory=list)  # text/rfc822-headers payloads
     notes: list[str] = field(default_factory=list)
+    # Built on first use, once per message: Message.get scans (and lowercases) every header
+    # on each call, and detectors ask for the same few headers again and again.
+    _headers: dict[str, str] | None = field(default=None, repr=False)
+    _decoded: dict[str, str] = field(default_factory=dict, repr=False)
+    _original: dict[str, str] = field(default_factory=dict, repr=False)
+    _body: str | None = field(default=None, repr=False)
+    cache: dict[str, object] = field(default_factory=dict, repr=False)  # per-message results of helpers
 
     def header(self, name: str) -> str:
         """A top-level header, decoded; ``""`` when absent."""
+        key = name.lower()
+        found = self._decoded.get(key)
+        if found is not None:
+            return found
+        if self._headers is None:
+            self._headers = first_values(self.msg)
         try:
-            return header_text(self.msg.get(name))
+            found = header_text(self._headers.get(key))
         except (TypeError, ValueError, LookupError):
-            return ""
+            found = ""
+        self._decoded[key] = found
+        return found
+
+    def has_header(self, name: str) -> bool:
+        """True when the top-level header is present (even empty)."""
+        if self._headers is None:
+            self._headers = first_values(self.msg)
+        return name.lower() in self._headers
 
     @property
     def body(self) -> str:
         """All human-readable text outside the returned original, joined."""
-        return "\n".join(t for _, t in self.texts)
+        if self._body is None:
+            self._body = "\n".join(t for _, t in self.texts)
+        return self._body
 
     def original_header(self, name: str) -> str:
         """A header of the returned original message, from the first place it appears."""
+        key = name.lower()
+        found = self._original.get(key)
+        if found is None:
+            found = self._original[key] = self._find_original_header(key)
+        return found
+
+    def _find_original_header(self, key: str) -> str:
         for orig in self.originals:
-            value = orig.get(name)
+            value = orig.get(key)
             if value:
                 return header_text(value)
-        for text in self.original_texts:
-            match = re.search(rf"^{re.escape(name)}:[ \t]*(.*(?:\n[ \t]+.*)*)", text, re.M | re.I)
-            if match:
-                return " ".join(match.group(1).split())
         return ""
+
+
+class HeaderBlock:
+    """The headers of a returned original given as text (text/rfc822-headers, or a message/*
+    part that did not parse as one), split lazily by ``split_headers`` instead of a second run
+    of the email package's parser."""
+
+    __slots__ = ("_fields", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._fields: dict[str, str] | None = None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if self._fields is None:
+            self._fields = {}
+            for key, value in split_headers(self.text):
+                self._fields.setdefault(key, value)
+        return self._fields.get(name.lower(), default)
+
+
+def first_values(msg: Message) -> dict[str, str]:
+    """Lowercased header name → first value, for one Message (raw, undecoded)."""
+    out: dict[str, str] = {}
+    try:
+        for name, value in msg._headers:  # noqa: SLF001 - one pass instead of one per get()
+            out.setdefault(name.lower(), value)
+    except (AttributeError, TypeError, ValueError):
+        return {}
+    return out
+
+
+_HEADER_LINE = re.compile(r"([!-9;-~]{1,200})[ \t]*:[ \t]*(.*)")
+
+
+def split_headers(text: str, limit: int = 500) -> list[tuple[str, str]]:
+    """A light header splitter: (lowercased name, unfolded value) per header field of ``text``
+    (a header block, e.g. a text/rfc822-headers part), stopping at the first blank line."""
+    out: list[tuple[str, str]] = []
+    for line in text.lstrip("\r\n").split("\n"):
+        line = line.rstrip("\r")
+        if not line.strip():
+            break
+        if line[0] in " \t":
+            if out:
+                out[-1] = (out[-1][0], out[-1][1] + " " + line.strip())
+            continue
+        match = _HEADER_LINE.match(line)
+        if match:
+            if len(out) >= limit:
+                break
+            out.append((match.group(1).lower(), match.group(2).strip()))
+    return out
 
 
 def build_view(msg: Message) -> MailView:
     """Walk ``msg`` (bounded) and sort its parts into report, text and original."""
     view = MailView(msg=msg)
-    view.subject = header_text(msg.get("Subject"))
-    view.from_addr = first_address(header_text(msg.get("From")))
+    view.subject = view.header("Subject")
+    view.from_addr = first_address(view.header("From"))
     view.content_type = msg.get_content_type()
     counter = [0]
     _walk(msg, view, 0, counter, inside_original=False)
@@ -149,7 +229,12 @@ def _walk(part: Message, view: MailView, depth: int, counter: list[int], inside_
     ctype = part.get_content_type()
     if ctype in _REPORT_TYPES or ctype == "message/feedback-report":
         text = part_text(part)
-        (view.reports if ctype in _REPORT_TYPES else view.feedback).append(text)
+        if ctype not in _REPORT_TYPES:
+            view.feedback.append(text)
+        else:
+            # a report inside a returned message (a forwarded bounce) counts only when the
+            # message has none of its own
+            (view.nested_reports if inside_original else view.reports).append(text)
         return
     if ctype in _ORIGINAL_TYPES or (ctype.startswith("message/") and part.is_multipart()):
         payload = part.get_payload()
@@ -162,9 +247,7 @@ def _walk(part: Message, view: MailView, depth: int, counter: list[int], inside_
             text = part_text(part)
             if not inside_original:
                 view.original_texts.append(text)
-                inner = _parse_headers_text(text)
-                if inner is not None:
-                    view.originals.append(inner)
+                view.originals.append(HeaderBlock(text))
         return
     if part.is_multipart():
         payload = part.get_payload()
@@ -175,7 +258,8 @@ def _walk(part: Message, view: MailView, depth: int, counter: list[int], inside_
         return
     if inside_original:
         return
-    if ctype.startswith("text/") or ctype in ("application/octet-stream", "") or depth == 0:
+    # (a multipart part whose boundary did not parse is left as one text: read it as such)
+    if ctype.startswith(("text/", "multipart/")) or ctype in ("application/octet-stream", "") or depth == 0:
         if ctype == "text/html" and any(t == "text/plain" for t, _ in view.texts):
             return
         text = part_text(part)
@@ -195,10 +279,3 @@ def _html_to_text(html: str) -> str:
     for entity, char in _ENTITIES.items():
         text = text.replace(entity, char)
     return text
-
-
-def _parse_headers_text(text: str) -> Message | None:
-    try:
-        return email.message_from_string(text.lstrip(), policy=email.policy.compat32)
-    except (ValueError, TypeError, LookupError, IndexError):
-        return None

@@ -34,7 +34,9 @@ _HEADERISH = re.compile(
 )
 _STRONG_HEADER = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|MIME-Version):", re.I)
 _LINE_ADDRESS = re.compile(
-    rf"^[ \t>*-]*(?:\d+[.)][ \t]*)?[\"']?<?(?:mailto:)?({_ADDR})>?[\"']?[ \t]*(?:[:.,;(\[-]|\.\.\.|$|[ \t]+\S)",
+    # the whole address (never a shorter domain before a dot), then punctuation, the end of the
+    # line or more words; "<" for Office 365's "a@b<mailto:a@b>" (an HTML link made text)
+    rf"^[ \t>*-]*(?:\d+[.)][ \t]*)?[\"']?<?(?:mailto:)?({_ADDR})(?![\w-]|\.[\w-])>?[\"']?[ \t]*(?:[:.,;(\[<-]|\.\.\.|$|[ \t]+\S)",
     re.ASCII,
 )
 _LABELLED = re.compile(
@@ -79,7 +81,10 @@ def error_section(text: str) -> str:
 
 
 def sender_addresses(view: MailView) -> set[str]:
-    """Addresses that are the sender's side, never a failed recipient."""
+    """Addresses that are the sender's side, never a failed recipient (worked out once per message)."""
+    cached = view.cache.get("senders")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
     senders: set[str] = set()
     for name in ("To", "Return-Path", "Sender", "Reply-To"):
         senders.update(addresses_in(view.header(name)))
@@ -87,12 +92,33 @@ def sender_addresses(view: MailView) -> set[str]:
         senders.update(addresses_in(view.original_header(name)))
     if view.from_addr:
         senders.add(view.from_addr)
+    view.cache["senders"] = senders
     return senders
+
+
+def _without(line: str, address: str) -> str:
+    """``line`` with every (case-insensitive) occurrence of ``address``, and the angle
+    brackets right around it, replaced by a space."""
+    lowered = line.lower()
+    out: list[str] = []
+    pos = 0
+    while True:
+        col = lowered.find(address, pos)
+        if col < 0:
+            break
+        start = col - 1 if col > pos and line[col - 1] == "<" else col
+        end = col + len(address)
+        end = end + 1 if end < len(line) and line[end] == ">" else end
+        out.append(line[pos:start])
+        out.append(" ")
+        pos = end
+    out.append(line[pos:])
+    return "".join(out)
 
 
 def _diagnostic_after(lines: list[str], index: int, address: str, is_recipient_line) -> str:
     """The line naming ``address`` (address removed) and the lines below it up to a blank line."""
-    first = re.sub(rf"<?{re.escape(address)}>?", " ", lines[index], flags=re.I).strip(" \t:>.-")
+    first = _without(lines[index], address).strip(" \t:>.-")
     parts = [first] if first else []
     for line in lines[index + 1 : index + 14]:
         if is_recipient_line(line):
@@ -167,12 +193,16 @@ def read(
             diag = _diagnostic_after(lines, i, addr, is_recipient_line)
             if diag and diag not in diags[addr]:
                 diags[addr].append(diag)
-    fallback = " ".join(
-        line.strip() for line in lines if line.strip() and not _BOILERPLATE.match(line.strip())
-    )[:1500]
+    fallback = None  # the whole section minus boilerplate, only worked out when needed
     drafts = []
     for addr in order:
-        diagnostic = " ".join(diags[addr])[:2000] or fallback
+        diagnostic = " ".join(diags[addr])[:2000]
+        if not diagnostic:
+            if fallback is None:
+                fallback = " ".join(
+                    line.strip() for line in lines if line.strip() and not _BOILERPLATE.match(line.strip())
+                )[:1500]
+            diagnostic = fallback
         drafts.append(Draft(address=addr, diagnostic=diagnostic))
     located = {addr for addr in order if diags[addr]}
     return TextBounce(section=section, drafts=drafts, located=located)

@@ -2,7 +2,8 @@
 
 Most specific first: a family module claims a message only by its own marks (a header, the
 From address, a fixed sentence); ``generic`` reads any remaining human-readable bounce.
-Each detector takes a MailView and returns a list of Drafts, or None when it does not apply.
+``PRE_DSN`` families are tried before RFC 3464 reports: their own text is more reliable than
+the delivery-status part they attach. Each detector takes a MailView and returns a list of Drafts, or None when it does not apply.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ from collections.abc import Callable
 
 from ..finalize import Draft
 from ..mailview import MailView
-from . import amazonses, exim, generic
+from . import amazonses, domino, exim, fml, generic, googlegroups, verizon
 
 Detector = Callable[[MailView], "list[Draft] | None"]
 
+PRE_DSN: tuple[tuple[str, Detector], ...] = (("domino", domino.detect),)
+
 DETECTORS: tuple[tuple[str, Detector], ...] = (
     ("amazonses", amazonses.detect),
+    ("googlegroups", googlegroups.detect),
+    ("fml", fml.detect),
+    ("verizon", verizon.detect),
     ("exim", exim.detect),
     ("generic", generic.detect),
 )
@@ -31,12 +37,12 @@ def family_of(view: MailView) -> str:
     Used to apply a family's own reason wording (reasons.FAMILY_PHRASES); the marks are those
     Sisimai's Lhost modules check first.
     """
-    msg = view.msg
-    if "X-NAI-Header" in msg:
+    has = view.has_header
+    if has("X-NAI-Header"):
         return "mcafee"
-    if "X-PowerMTA-BounceCategory" in msg or any("x-powermta-" in r.lower() for r in view.reports):
+    if has("X-PowerMTA-BounceCategory") or any("x-powermta-" in r.lower() for r in view.reports):
         return "powermta"
-    if "X-MS-Exchange-Message-Is-Ndr" in msg or "X-MS-Exchange-CrossTenant-OriginalArrivalTime" in msg:
+    if has("X-MS-Exchange-Message-Is-Ndr") or has("X-MS-Exchange-CrossTenant-OriginalArrivalTime"):
         return "office365"
     local, _, domain = view.from_addr.partition("@")
     if local == "postmaster" and domain.startswith(_OUTLOOK_DOMAINS):

@@ -13,7 +13,7 @@ import re
 from ..finalize import Draft
 from ..mailview import MailView, first_address
 
-_MARK = re.compile(r'"(?:notificationType|eventType)"\s*:')
+_MARK = re.compile(r'\\?"(?:notificationType|eventType)\\?"\s*:')  # also inside the SNS envelope's "Message" string
 
 
 def _load(text: str) -> dict | None:

@@ -18,7 +18,8 @@ import re
 from .. import textreport
 from ..finalize import Draft, find_command
 from ..mailview import MailView, addresses_in
-from ..status import find_reply_code, find_status
+from ..reasons import match_text
+from ..status import find_reply_code, find_status, pseudo_status
 
 _EXPIRED = re.compile(r"retry timeout exceeded|retry time not reached for any host|has been frozen|message is frozen", re.IGNORECASE)
 _PREAMBLE = "created automatically by mail delivery software"
@@ -34,10 +35,26 @@ _ADDR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:?[ \t]*$", re.ASCII)
 _MALFORMED = re.compile(rf"^[ \t]*.*?<({_ADDR})>: malformed address: <({_ADDR})> may not follow", re.ASCII)
 
 
+_SUBJECT = re.compile(
+    r"Mail delivery failed|Warning: message \S+ delayed|Delivery Status Notification|Mail failure"
+    r"|Message frozen|error\(s\) in forwarding or filtering"
+)
+_MESSAGE_ID = re.compile(r"\A<\w{7}-\w{6}-\w{2}@")
+
+
+def is_exim(view: MailView) -> bool:
+    """Exim's own marks (Sisimai::Lhost::Exim): two of its From name, its Message-ID shape
+    (``<1P1YNN-0003AD-Ga@host>``) and one of its subjects."""
+    marks = view.header("From").startswith("Mail Delivery System")
+    marks += bool(_MESSAGE_ID.match(view.header("Message-ID")))
+    marks += bool(_SUBJECT.search(view.subject))
+    return marks >= 2
+
+
 def _block(view: MailView) -> list[Draft]:
     """Drafts from the address block of an Exim message body."""
     body = view.body.replace("\r\n", "\n")
-    if _PREAMBLE not in body[:4000].lower():
+    if _PREAMBLE not in body[:4000].lower() and not is_exim(view):
         return []
     match = _LIST.search(body)
     if not match:
@@ -84,8 +101,18 @@ def detect(view: MailView) -> list[Draft] | None:
         drafts = textreport.read(view, recipients=listed).drafts
     for draft in drafts:
         _session_status(draft)
-        if _EXPIRED.search(draft.diagnostic):
-            draft.hint = "expired"
+        if draft.hint:
+            continue
+        if f"<{draft.address}>: malformed address" in draft.diagnostic.lower():
+            draft.hint = "syntaxerror"  # the "incorrectly constructed" block: RFC 5322 syntax
+        elif _EXPIRED.search(draft.diagnostic):
+            # Exim gave up retrying: "expired" unless the text says what kept failing
+            # ("mailbox is full: retry timeout exceeded"), which then was a temporary failure
+            stated = match_text(_EXPIRED.sub(" ", draft.diagnostic))
+            if stated and stated != "expired":
+                draft.status = draft.status or pseudo_status(stated, True)
+            else:
+                draft.hint = "expired"
     return drafts or None
 
 

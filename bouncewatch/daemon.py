@@ -1,10 +1,11 @@
-"""`bouncewatch run`: one worker thread per mailbox, signals, config reload, health file.
+"""`bouncewatch run`: the only APScheduler user: a job per mailbox, signals, reload, health file.
 
 Each mailbox has its own MailboxWorker (worker.py): its own lease, backoff and health, so a
-failing mailbox never holds up another. An earlier version ran APScheduler interval jobs; a
-thread per mailbox replaced it because a worker must change its own next run time (backoff,
-standby for a lease) and may hold its connection in IMAP IDLE, which fixed intervals do not
-express. Signals:
+failing mailbox never holds up another. Its step runs as an APScheduler interval job of its
+own (max_instances=1: never two runs of one mailbox at once; coalesce: a late run is not
+repeated), on a thread pool with a thread per mailbox. After each step the job's next run
+time is set to what the step asked for: the poll interval after a success, the backoff after
+a failure, the lease retry time for a standby, at once after an IDLE session ended. Signals:
 
 - SIGTERM / SIGINT: every worker finishes the batch in hand, then the process exits 0;
 - SIGHUP: the config file is read and validated again; on success workers pick up the new
@@ -18,10 +19,14 @@ import json
 import os
 import signal
 import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
 
 import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from . import config, logs, store
 from .blocklist import write_atomically
@@ -31,6 +36,13 @@ from .sdnotify import notify, watchdog_interval
 from .worker import Health, MailboxWorker
 
 log = structlog.get_logger("bouncewatch.daemon")
+
+# Threads for mailbox jobs: one each, however many a reload adds (IDLE holds its thread).
+MAX_MAILBOX_THREADS = 64
+
+
+def _job_id(name: str) -> str:
+    return f"mailbox:{name}"
 
 
 class Daemon:
@@ -46,6 +58,11 @@ class Daemon:
         self._workers: dict[str, MailboxWorker] = {}
         self._health: dict[str, Health] = {}
         self._health_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=MAX_MAILBOX_THREADS)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=timezone.utc,
+        )
 
     # -- signals (handlers only set flags; the main loop does the work) -------------------------
 
@@ -74,6 +91,7 @@ class Daemon:
 
     def run(self) -> int:
         """Start a worker per mailbox; serve signals until stopped; return the exit code."""
+        self.scheduler.start()
         for mailbox in self.settings.mailboxes:
             self._start_worker(mailbox)
         log.info(
@@ -101,8 +119,7 @@ class Daemon:
             notify("STOPPING=1")
             for worker in self._workers.values():
                 worker.wake()
-            for worker in self._workers.values():
-                worker.join()  # each finishes the batch in hand
+            self.scheduler.shutdown(wait=True)  # each running step finishes the batch in hand
             self.leases.release_all()
             store.close_database()
             log.info("stopped")
@@ -111,7 +128,30 @@ class Daemon:
     def _start_worker(self, mailbox: config.MailboxSettings) -> None:
         worker = MailboxWorker(self.settings, mailbox, self.leases, self.stop, on_health=self._record_health)
         self._workers[mailbox.name] = worker
-        worker.start()
+        self.scheduler.add_job(
+            self._step,
+            "interval",
+            seconds=self.settings.poll.interval_seconds,
+            args=(worker,),
+            id=_job_id(mailbox.name),
+            name=f"poll {mailbox.name}",
+            next_run_time=datetime.now(timezone.utc),
+        )
+
+    def _step(self, worker: MailboxWorker) -> None:
+        """The job of one mailbox: one step, then its next run when the step asks for it."""
+        delay = worker.step()
+        if worker.stopping:
+            return
+        self._reschedule(worker, delay)
+
+    def _reschedule(self, worker: MailboxWorker, delay: float) -> None:
+        try:
+            self.scheduler.modify_job(
+                _job_id(worker.mailbox.name), next_run_time=datetime.now(timezone.utc) + timedelta(seconds=delay)
+            )
+        except JobLookupError:
+            pass  # the mailbox left the config meanwhile
 
     def reload(self) -> bool:
         """Read the config again; apply it if valid, else keep the old one. True if applied."""
@@ -132,12 +172,19 @@ class Daemon:
         for name in sorted(old_names - new_names):
             worker = self._workers.pop(name)
             worker.retire()
-            worker.join()
+            try:
+                self.scheduler.remove_job(_job_id(name))
+            except JobLookupError:
+                pass
+            worker.wait_idle()  # its batch in hand is finished
             with self._health_lock:
                 self._health.pop(name, None)
         for mailbox in new.mailboxes:
             if mailbox.name in self._workers:
-                self._workers[mailbox.name].update(new, mailbox)
+                worker = self._workers[mailbox.name]
+                worker.update(new, mailbox)
+                if worker.idle.is_set():  # waiting for its next run: make that now
+                    self._reschedule(worker, 0.0)
         self.settings = new
         for mailbox in new.mailboxes:
             if mailbox.name not in self._workers:

@@ -29,5 +29,22 @@ def configure(level: str = "info", fmt: Literal["auto", "json", "console"] = "au
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # APScheduler logs through the standard library; keep its chatter to warnings.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
+    # Libraries (APScheduler, imapclient, peewee) log through the standard library: render
+    # their records the same way, so every line is one JSON event, and keep them to warnings.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(logging.WARNING)
+    # A run skipped because the mailbox's previous step is still running is the "never two
+    # runs at once" rule working, not news; APScheduler says so at warning level.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

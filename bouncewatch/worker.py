@@ -1,13 +1,12 @@
 """One mailbox's life in the daemon: lease, cycle (or IDLE session), backoff, health.
 
-Each configured mailbox gets a MailboxWorker on a thread of its own, so a mailbox that hangs
-or fails never holds up another. A worker loops: take the mailbox's lease (else wait as a
-standby), run a cycle, then wait `interval_seconds` (or, with `idle = true`, keep the
-connection and wait in IMAP IDLE). Any failure ends that attempt only: it is logged once, as
-one structured `cycle_failed` event, and retried after a capped, jittered exponential backoff.
-Nothing a mailbox, the database or the disk does makes the worker, or the daemon, exit.
-
-`step()` is one attempt and returns how long to wait before the next; tests call it directly.
+Each configured mailbox gets a MailboxWorker; the daemon's scheduler runs its `step()` as the
+mailbox's job, so a mailbox that hangs or fails never holds up another. A step takes the
+mailbox's lease (else the mailbox waits as a standby), runs a cycle (or, with `idle = true`,
+keeps the connection and waits in IMAP IDLE), and returns how long to wait before the next
+step: `interval_seconds` after a success, a capped, jittered exponential backoff after a
+failure. Any failure ends that step only: it is logged once, as one structured `cycle_failed`
+event. Nothing a mailbox, the database or the disk does makes the worker, or the daemon, exit.
 """
 
 from __future__ import annotations
@@ -116,17 +115,14 @@ class MailboxWorker:
         self._rand = rand
         self._on_health = on_health
         self._had_lease = False
-        self._thread: threading.Thread | None = None
+        self.idle = threading.Event()  # set while no step runs
+        self.idle.set()
 
     # -- control (from the daemon's thread) -----------------------------------------------------
 
     @property
     def stopping(self) -> bool:
         return self._stop.is_set() or self._retired.is_set()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name=f"mailbox:{self.mailbox.name}", daemon=True)
-        self._thread.start()
 
     def update(self, settings: Settings, mailbox: MailboxSettings) -> None:
         """New settings (SIGHUP): used from the next attempt on, which starts now if idle."""
@@ -141,24 +137,26 @@ class MailboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no step runs (the batch in hand is finished); True if so."""
+        return self.idle.wait(timeout)
 
-    # -- the loop (on the worker's thread) ------------------------------------------------------
-
-    def run_forever(self) -> None:
-        while not self.stopping:
-            self._wake.clear()
-            delay = self.step()
-            if self.stopping:
-                break
-            self._wake.wait(delay)
-        self.health.state = "stopped"
-        self._report()
+    # -- one step (on a scheduler thread) -------------------------------------------------------
 
     def step(self) -> float:
         """One attempt at the mailbox; returns the seconds to wait before the next."""
+        self.idle.clear()
+        self._wake.clear()
+        try:
+            if self.stopping:
+                self.health.state = "stopped"
+                self._report()
+                return 0.0
+            return self._attempt()
+        finally:
+            self.idle.set()
+
+    def _attempt(self) -> float:
         settings, mailbox = self.settings, self.mailbox
         try:
             if not self.leases.acquire(mailbox.name):
@@ -167,8 +165,7 @@ class MailboxWorker:
                 self._had_lease = True
                 log.info("lease_acquired", mailbox=mailbox.name)
             if mailbox.idle:
-                self._idle_session(settings, mailbox)
-                return 0.0  # the session ended on purpose (stop, reload, no IDLE): go again
+                return self._idle_session(settings, mailbox)
             summary = run_cycle(settings, mailbox, self._parse, _Guard(self))
             self._succeeded(summary.messages)
             return settings.poll.interval_seconds
@@ -177,12 +174,13 @@ class MailboxWorker:
         finally:
             self._close_database()
 
-    def _idle_session(self, settings: Settings, mailbox: MailboxSettings) -> None:
+    def _idle_session(self, settings: Settings, mailbox: MailboxSettings) -> float:
         """Keep one connection: cycle, IDLE until mail arrives (or the renew time), repeat.
 
         IDLE watches the first folder; further folders are looked at each time IDLE returns,
         which is at least every `interval_seconds`. Without IDLE on the server, one cycle runs
-        and the caller's polling takes over.
+        and polling takes over. Returns the wait before the next step: none when the session
+        ended on purpose (stop, reload), the poll interval when the server has no IDLE.
         """
         guard = _Guard(self)
         folders = mailbox.folder_list
@@ -196,13 +194,12 @@ class MailboxWorker:
                 self._succeeded(summary.messages)
                 if not connection.can_idle():
                     log.warning("idle_unsupported", mailbox=mailbox.name, fallback="polling")
-                    self._wake.wait(settings.poll.interval_seconds)
-                    return
+                    return settings.poll.interval_seconds
                 if guard.is_set() or self._wake.is_set():
-                    return
+                    return 0.0
                 connection.idle_wait(folders[0], wait, lambda: self.stopping or self._wake.is_set())
                 if self.stopping or self._wake.is_set():
-                    return
+                    return 0.0
 
     # -- outcomes -------------------------------------------------------------------------------
 

@@ -163,6 +163,9 @@ def test_other_mailboxes_go_on(fast_dovecot, database, tmp_path):
         wait_for(lambda: inbox_count(fast_dovecot) == 0, timeout=10)
         wait_for(lambda: daemon._health.get("broken") and daemon._health["broken"].consecutive_failures >= 2, 10)
         assert daemon._health["bounces"].state == "ok"
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        assert sorted(jobs) == ["mailbox:bounces", "mailbox:broken"]  # one APScheduler job each
+        assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
     finally:
         daemon.request_stop()
         thread.join(10)
@@ -220,7 +223,8 @@ def test_idle_processes_new_mail_within_seconds(dovecot, database, tmp_path):
     settings = _settings(tmp_path, dovecot, database, interval=300, mailbox_extra="idle = true")
     stop = threading.Event()
     worker = MailboxWorker(settings, settings.mailboxes[0], FileLeases(tmp_path), stop)
-    worker.start()
+    thread = threading.Thread(target=worker.step)  # one step: the IDLE session, until stopped
+    thread.start()
     try:
         wait_for(lambda: worker.health.state == "ok", timeout=10)
         time.sleep(0.3)  # in IDLE now
@@ -231,7 +235,8 @@ def test_idle_processes_new_mail_within_seconds(dovecot, database, tmp_path):
     finally:
         stop.set()
         worker.wake()
-        worker.join(5)
+        thread.join(5)
+    assert not thread.is_alive()
 
 
 def test_sigterm_and_sighup(dovecot, tmp_path):

@@ -135,7 +135,7 @@ def test_dovecot_down_for_ten_seconds_mid_run(tmp_path):
     print(f"resumed {resumed:.2f} s after Dovecot came back; INBOX empty after {drained:.2f} s; "
           f"{len(failures)} failed attempts logged")
     assert failures, "the outage must have been noticed"
-    assert all("raw" not in e for e in events), "every log line is one JSON event (no tracebacks)"
+    assert all("raw" not in e for e in events), [e for e in events if "raw" in e][:5]
     assert all(e["error_type"] in {"MailboxError", "IMAPClientAbortError", "ConnectionResetError", "BrokenPipeError", "EOFError", "TimeoutError"} or "abort" in e["error_type"].lower() for e in failures), failures[:3]
     assert resumed < 3  # backoff is capped at 1 s in this config
     assert any(e.get("event") == "mailbox_recovered" for e in events)

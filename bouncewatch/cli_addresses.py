@@ -12,7 +12,11 @@ from typing import Any, TextIO
 import click
 
 from . import config, store
-from .addresses import domain_of, normalise
+from .address_views import address_document
+from .address_views import audit_dict as _audit_dict
+from .address_views import event_dict as _event_dict
+from .address_views import state_dict as _state_dict
+from .addresses import normalise
 from .cli import EXIT_USAGE, config_option, fail, with_database
 from .ledger import block_by_hand, unblock
 from .records import AddressState
@@ -29,46 +33,6 @@ def _address_argument(address: str) -> str:
     return canonical  # type: ignore[return-value]
 
 
-def _state_dict(state: AddressState) -> dict[str, Any]:
-    return {
-        "address": state.address,
-        "blocked": state.blocked,
-        "blocked_reason": state.blocked_reason,
-        "blocked_at": _when(state.blocked_at),
-        "soft_count": state.soft_count,
-        "bounces": state.bounces,
-        "last_class": state.last_class,
-        "last_reason": state.last_reason,
-        "last_status": state.last_status,
-        "first_bounce": _when(state.first_bounce),
-        "last_bounce": _when(state.last_bounce),
-        "last_success": _when(state.last_success),
-        "manual": state.manual,
-    }
-
-
-def _event_dict(event: store.Event) -> dict[str, Any]:
-    return {
-        "at": _when(event.at),
-        "class": event.bounce_class,
-        "status": event.status,
-        "reply_code": event.reply_code,
-        "reason": event.reason,
-        "counted": event.counted,
-        "diagnostic": event.diagnostic,
-        "mailbox": event.message.mailbox,
-        "archive": event.message.outcome,
-    }
-
-
-def _audit_dict(entry: store.Audit) -> dict[str, Any]:
-    return {"at": _when(entry.at), "action": entry.action, "actor": entry.actor, "reason": entry.reason}
-
-
-def _alert_window(settings: config.Settings) -> datetime:
-    return store.utcnow() - timedelta(minutes=settings.policy.sender_alert_window_minutes)
-
-
 @click.command()
 @click.argument("address")
 @click.option("--json", "as_json", is_flag=True, help="Print the state as one JSON object.")
@@ -82,22 +46,15 @@ def status(settings: config.Settings, address: str, as_json: bool) -> None:
       bouncewatch status alice@example.com -c bouncewatch.toml
     """
     address = _address_argument(address)
-    state = store.get_state(address) or AddressState(address=address)
-    data = _state_dict(state)
-    data["last_bounces"] = [_event_dict(e) for e in store.recent_events(address)]
-    data["audit"] = [_audit_dict(a) for a in store.audit_entries(address)]
-    alert = store.open_alert(domain_of(address), _alert_window(settings))
-    data["domain_alert"] = (
-        f"{alert.domain}: {alert.rejections} sender-side rejections ({alert.reasons})" if alert else ""
-    )
+    data, _known = address_document(address, settings.policy.sender_alert_window_minutes)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
-    verdict = f"BLOCKED ({state.blocked_reason})" if state.blocked else "not blocked"
+    verdict = f"BLOCKED ({data['blocked_reason']})" if data["blocked"] else "not blocked"
     click.echo(f"{address}: {verdict}")
-    click.echo(f"  consecutive soft bounces: {state.soft_count} of {settings.policy.soft_limit}")
-    click.echo(f"  bounces recorded: {state.bounces}")
-    if state.last_success:
+    click.echo(f"  consecutive soft bounces: {data['soft_count']} of {settings.policy.soft_limit}")
+    click.echo(f"  bounces recorded: {data['bounces']}")
+    if data["last_success"]:
         click.echo(f"  last delivery reported: {data['last_success']}")
     for e in data["last_bounces"]:
         counted = "" if e["counted"] else " (not counted)"

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from .config_outputs import OutputSettings, VerpSettings, check_publishing
+from .config_http import HttpSettings, check_http
 from . import CONFIG_ENV
 from .records import BounceClass
 
@@ -128,11 +129,21 @@ class MailboxSettings(_Section):
         return os.environ[self.password_env]
 
 
+def default_parse_workers() -> int:
+    """A parsing process per core but one, up to 4: that core fetches, writes, and runs the IMAP
+    server when it is local. Measured on 2 cores, 10,000 bounces: 0 workers 6.7 s, 1 worker
+    3.5 s, 2 workers 5.4 s (three busy processes on two cores)."""
+    cores = os.cpu_count() or 1
+    return max(0, min(cores - 1, 4))
+
+
 class PollSettings(_Section):
     interval_seconds: Annotated[float, Field(gt=0)] = 60
     batch_size: Annotated[int, Field(ge=1, le=10000)] = 500
     # Larger messages are fetched as headers + this many bytes, and parsed from that prefix.
     max_message_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+    # Processes that parse large batches beside the one fetching and writing; 0: parse here.
+    parse_workers: Annotated[int, Field(ge=0, le=64)] = Field(default_factory=lambda: default_parse_workers())
 
 
 class DaemonSettings(_Section):
@@ -181,11 +192,13 @@ class Settings(_Section):
     daemon: DaemonSettings = DaemonSettings()
     outputs: list[OutputSettings] = Field(default_factory=list)  # [[outputs]], beside [blocklist]
     verp: VerpSettings = VerpSettings()
+    http: HttpSettings = HttpSettings()  # the daemon's HTTP endpoint (config_http.py)
     config_dir: Path = Path(".")  # filled by load(); not a file key
 
     @model_validator(mode="after")
     def _check_publishing(self) -> Settings:
         check_publishing(self)  # output paths, VERP key files (config_outputs.py)
+        check_http(self)  # [http] token_file (config_http.py)
         return self
 
     @field_validator("mailboxes")

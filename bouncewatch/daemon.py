@@ -11,6 +11,11 @@ a failure, the lease retry time for a standby, at once after an IDLE session end
 - SIGHUP: the config file is read and validated again; on success workers pick up the new
   settings (mailboxes added or removed start or stop); on error the old config stays and one
   line is logged. `[database]` cannot change without a restart.
+
+With `[http] enabled`, the endpoint (http_server.py) binds its port before any mailbox is
+touched (a port in use: exit 1), serves on its own thread once the workers are started, gets
+its health through `health_snapshot()` and feeds its metrics as the workers' observer, and is
+closed first on SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import json
 import os
 import signal
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -34,6 +41,9 @@ from .config import Settings
 from .lease import Leases, leases_for
 from .sdnotify import notify, watchdog_interval
 from .worker import Health, MailboxWorker
+
+if TYPE_CHECKING:
+    from .http_server import HttpService
 
 log = structlog.get_logger("bouncewatch.daemon")
 
@@ -58,6 +68,7 @@ class Daemon:
         self._workers: dict[str, MailboxWorker] = {}
         self._health: dict[str, Health] = {}
         self._health_lock = threading.Lock()
+        self._http: HttpService | None = None  # [http] enabled: the endpoint (http_server.py)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=MAX_MAILBOX_THREADS)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -91,9 +102,13 @@ class Daemon:
 
     def run(self) -> int:
         """Start a worker per mailbox; serve signals until stopped; return the exit code."""
+        if not self._bind_http():
+            return 1
         self.scheduler.start()
         for mailbox in self.settings.mailboxes:
             self._start_worker(mailbox)
+        if self._http is not None:
+            self._http.start()
         log.info(
             "started",
             pid=os.getpid(),
@@ -117,6 +132,8 @@ class Daemon:
                     notify("READY=1")
         finally:
             notify("STOPPING=1")
+            if self._http is not None:
+                self._http.stop()
             for worker in self._workers.values():
                 worker.wake()
             self.scheduler.shutdown(wait=True)  # each running step finishes the batch in hand
@@ -126,7 +143,10 @@ class Daemon:
         return 0
 
     def _start_worker(self, mailbox: config.MailboxSettings) -> None:
-        worker = MailboxWorker(self.settings, mailbox, self.leases, self.stop, on_health=self._record_health)
+        observer = self._http.metrics if self._http is not None else None
+        worker = MailboxWorker(
+            self.settings, mailbox, self.leases, self.stop, on_health=self._record_health, observer=observer
+        )
         self._workers[mailbox.name] = worker
         self.scheduler.add_job(
             self._step,
@@ -186,6 +206,10 @@ class Daemon:
                 if worker.idle.is_set():  # waiting for its next run: make that now
                     self._reschedule(worker, 0.0)
         self.settings = new
+        if self._http is not None:
+            self._http.reload(new)
+        elif new.http.enabled:
+            log.warning("reload_http_ignored", reason="turning [http] on needs a restart")
         for mailbox in new.mailboxes:
             if mailbox.name not in self._workers:
                 self._start_worker(mailbox)
@@ -196,6 +220,27 @@ class Daemon:
             removed=sorted(old_names - new_names),
         )
         return True
+
+    # -- HTTP endpoint (http_server.py, http_api.py) --------------------------------------------
+
+    def _bind_http(self) -> bool:
+        """With [http] enabled, listen now (before any mailbox is touched); False if it cannot."""
+        if not self.settings.http.enabled:
+            return True
+        # Flask, waitress, prometheus_client: imported only when the endpoint is on.
+        from .http_server import HttpListenError, HttpService
+
+        try:
+            self._http = HttpService(self.settings, self.health_snapshot)
+        except (HttpListenError, ValueError) as exc:
+            log.error("http_failed", error=str(exc))
+            return False
+        return True
+
+    def health_snapshot(self) -> dict[str, Health]:
+        """A copy of each mailbox's latest health (for GET /healthz, from the HTTP threads)."""
+        with self._health_lock:
+            return {name: replace(health) for name, health in self._health.items()}
 
     # -- health ---------------------------------------------------------------------------------
 

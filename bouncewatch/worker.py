@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -29,8 +30,10 @@ from .config import MailboxSettings, Settings
 from .lease import Leases
 from .mailbox import Mailbox, MailboxError
 from .oauth import TokenError
+from .observers import CycleObserver
 from .pipeline import Parser, process_folders, publish_blocklist, run_cycle
 from .parse import parse_message
+from .records import CycleSummary
 
 log = structlog.get_logger("bouncewatch.worker")
 
@@ -103,6 +106,7 @@ class MailboxWorker:
         parse: Parser = parse_message,
         rand: Callable[[], float] = random.random,
         on_health: Callable[[Health], None] | None = None,
+        observer: CycleObserver | None = None,
     ) -> None:
         self.settings = settings
         self.mailbox = mailbox
@@ -114,6 +118,7 @@ class MailboxWorker:
         self._parse = parse
         self._rand = rand
         self._on_health = on_health
+        self._observer = observer  # metrics (observers.py); None: nobody listens
         self._had_lease = False
         self.idle = threading.Event()  # set while no step runs
         self.idle.set()
@@ -166,8 +171,10 @@ class MailboxWorker:
                 log.info("lease_acquired", mailbox=mailbox.name)
             if mailbox.idle:
                 return self._idle_session(settings, mailbox)
+            started = time.monotonic()
             summary = run_cycle(settings, mailbox, self._parse, _Guard(self))
             self._succeeded(summary.messages)
+            self._observe(summary, started)
             return settings.poll.interval_seconds
         except Exception as exc:  # noqa: BLE001 - every failure is retried, never fatal
             return self._failed(settings, exc)
@@ -189,9 +196,11 @@ class MailboxWorker:
             wait = min(wait, settings.poll.interval_seconds)
         with Mailbox(mailbox) as connection:
             while True:
+                started = time.monotonic()
                 summary = process_folders(settings, mailbox, connection, self._parse, guard)
                 publish_blocklist(settings)
                 self._succeeded(summary.messages)
+                self._observe(summary, started)
                 if not connection.can_idle():
                     log.warning("idle_unsupported", mailbox=mailbox.name, fallback="polling")
                     return settings.poll.interval_seconds
@@ -246,7 +255,13 @@ class MailboxWorker:
             exc_info=None if expected else exc,  # a bug gets its traceback; a fault does not
         )
         self._report()
+        if self._observer is not None:
+            self._observer.cycle_failed(self.mailbox.name, type(exc).__name__)
         return delay
+
+    def _observe(self, summary: CycleSummary, started: float) -> None:
+        if self._observer is not None:
+            self._observer.cycle_done(self.mailbox.name, summary, time.monotonic() - started)
 
     def _report(self) -> None:
         if self._on_health is not None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -20,9 +19,10 @@ import structlog
 from . import store, verp_sign
 from .addresses import domain_of, normalise
 from .alerts import AlertPolicy, update_sender_alerts
-from .classify import ClassPolicy, classify, is_sender_side
+from .classify import ClassPolicy, is_sender_side
 from .config import MailboxSettings, Settings
 from .ledger import LedgerPolicy, apply_verdict, counts
+from .analysis import Analyser, Analysis, Outcomes, analyse, outcome_of  # noqa: F401 (re-exported)
 from .mailbox import Mailbox
 from .parse import parse_message
 from .records import (
@@ -65,45 +65,6 @@ def split_by_bytes(uids: Sequence[int], sizes: dict[int, int], budget: int, cap_
     if current:
         runs.append(current)
     return runs
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """What one message said and where it goes."""
-
-    parsed: ParsedMessage
-    verdicts: tuple[Verdict, ...]
-    outcome: Outcome
-    unverified: str = ""  # why a signed return path was required and not found (verp_sign)
-
-
-def outcome_of(verdicts: Sequence[Verdict]) -> Outcome:
-    """The archive folder for a message: its gravest record decides."""
-    if not verdicts:
-        return Outcome.UNRECOGNIZED
-    classes = {v.bounce_class for v in verdicts}
-    for bounce_class, outcome in (
-        (BounceClass.COMPLAINT, Outcome.COMPLAINT),
-        (BounceClass.HARD, Outcome.HARD),
-        (BounceClass.SOFT, Outcome.SOFT),
-    ):
-        if bounce_class in classes:
-            return outcome
-    return Outcome.IGNORED
-
-
-def analyse(
-    raw: bytes, policy: ClassPolicy, parse: Parser = parse_message, signer: verp_sign.Signer | None = None
-) -> Analysis:
-    """Parse and classify one message (pure); with a signer, only what a signed return path vouches for."""
-    parsed = parse(raw)
-    verdicts = tuple(classify(r, policy) for r in parsed.records if r.address)
-    if signer is not None and verdicts:
-        screened = verp_sign.screen(raw, verdicts, signer)
-        if screened.unverified:
-            return Analysis(parsed, (), Outcome.UNVERIFIED, screened.unverified)
-        verdicts = screened.verdicts
-    return Analysis(parsed, verdicts, outcome_of(verdicts))
 
 
 def ledger_policy(settings: Settings) -> LedgerPolicy:
@@ -170,6 +131,7 @@ class Cycle:
         )
         self.summary = CycleSummary(mailbox=mailbox_settings.name)
         self.signer = verp_sign.signer_from_settings(settings) if settings.verp.require_signature else None
+        self.analyser = Analyser(self.class_policy, self.signer, settings.poll.parse_workers, parse)
         self.log = log.bind(mailbox=mailbox_settings.name, folder=mailbox_settings.folder)
 
     def run(self, mailbox: Mailbox, stop: StopFlag | None = None) -> CycleSummary:
@@ -183,21 +145,37 @@ class Cycle:
             self.log.warning("uidvalidity_changed", old=cursor[0], new=uidvalidity)
         last_uid = cursor[1] if cursor and cursor[0] == uidvalidity else 0
         uids = mailbox.uids_after(last_uid)
+        max_bytes = self.settings.poll.max_message_bytes
+        # One batch is analysed (in worker processes, when that pays) while the next is fetched;
+        # each is still committed, then moved, before a later one is committed.
+        in_hand = None
+        for batch, sizes in self._batches(mailbox, uids):
+            if stop is not None and stop.is_set():
+                self.log.info("cycle_stopped_between_batches", left=len(uids) - uids.index(batch[0]))
+                break
+            fetched = mailbox.fetch(batch, max_bytes, sizes)
+            pending = self.analyser.submit([m.raw for m in fetched])
+            if in_hand is not None:
+                self._finish_batch(mailbox, uidvalidity, *in_hand)
+            in_hand = (fetched, pending, batch[-1])
+        if in_hand is not None:
+            self._finish_batch(mailbox, uidvalidity, *in_hand)
+        return self.summary
+
+    def _batches(self, mailbox: Mailbox, uids: Sequence[int]) -> Iterator[tuple[list[int], dict[int, int]]]:
+        """UID batches of `batch_size`, split further so few big messages make smaller batches."""
         batch_size = self.settings.poll.batch_size
         max_bytes = self.settings.poll.max_message_bytes
         for start in range(0, len(uids), batch_size):
             sizes = mailbox.sizes(uids[start : start + batch_size])
-            # Few big messages make smaller batches, so memory stays bounded by bytes too.
             for batch in split_by_bytes(
                 uids[start : start + batch_size], sizes, BYTES_PER_BATCH_FACTOR * max_bytes, max_bytes
             ):
-                if stop is not None and stop.is_set():
-                    self.log.info("cycle_stopped_between_batches", left=len(uids) - uids.index(batch[0]))
-                    return self.summary
-                fetched = mailbox.fetch(batch, max_bytes, sizes)
-                moves = self._process_batch(fetched, uidvalidity, batch[-1])
-                self._move(mailbox, uidvalidity, moves)
-        return self.summary
+                yield batch, sizes
+
+    def _finish_batch(self, mailbox: Mailbox, uidvalidity: int, fetched: Sequence[FetchedMessage], pending, last_uid: int) -> None:
+        moves = self._process_batch(fetched, pending.result(), uidvalidity, last_uid)
+        self._move(mailbox, uidvalidity, moves)
 
     def _finish_owed_moves(self, mailbox: Mailbox, uidvalidity: int) -> None:
         name, folder = self.mailbox_settings.name, self.mailbox_settings.folder
@@ -211,7 +189,7 @@ class Cycle:
             self._move(mailbox, uidvalidity, owed)
 
     def _process_batch(
-        self, fetched: Sequence[FetchedMessage], uidvalidity: int, last_uid: int
+        self, fetched: Sequence[FetchedMessage], outcomes: Outcomes, uidvalidity: int, last_uid: int
     ) -> list[tuple[int, str]]:
         name, folder = self.mailbox_settings.name, self.mailbox_settings.folder
         at = store.utcnow()
@@ -220,13 +198,13 @@ class Cycle:
             known = store.known_fingerprints(prints.values())
             moves: list[tuple[int, str]] = []
             fresh: list[tuple[FetchedMessage, str, Analysis]] = []
-            for message in fetched:
+            for message, outcome in zip(fetched, outcomes):
                 print_ = prints[message.uid]
                 if print_ in known:
                     self.summary.skipped_duplicates += 1
                     moves.append((message.uid, known[print_]))
                     continue
-                analysis = self._analyse(message)
+                analysis = self._accept(message, outcome)
                 known[print_] = analysis.outcome.value
                 moves.append((message.uid, analysis.outcome.value))
                 fresh.append((message, print_, analysis))
@@ -274,11 +252,10 @@ class Cycle:
         self.summary.messages += len(fetched)
         return moves
 
-    def _analyse(self, message: FetchedMessage) -> Analysis:
-        try:
-            analysis = analyse(message.raw, self.class_policy, self.parse, self.signer)
-        except Exception as exc:  # noqa: BLE001 - one bad message must never stop the batch
-            self.log.error("message_quarantined", uid=message.uid, error=repr(exc)[:500])
+    def _accept(self, message: FetchedMessage, analysis: Analysis | str) -> Analysis:
+        """An analysis to record; a message whose analysis failed is quarantined in Unrecognized."""
+        if isinstance(analysis, str):
+            self.log.error("message_quarantined", uid=message.uid, error=analysis)
             self.summary.quarantined += 1
             return Analysis(ParsedMessage(), (), Outcome.UNRECOGNIZED)
         if analysis.unverified:

@@ -41,3 +41,48 @@ def test_dockerfile_lints_clean():
     hadolint = required_tool("hadolint")
     result = subprocess.run([hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _setting_keys(model, prefix: str = "") -> set[str]:
+    """Every config key of a settings model, as dotted paths (list tables without an index)."""
+    keys = set()
+    for name, field in model.model_fields.items():
+        if name == "config_dir":
+            continue
+        path = f"{prefix}{name}"
+        annotation = field.annotation
+        nested = [a for a in (annotation, *getattr(annotation, "__args__", ())) if hasattr(a, "model_fields")]
+        if nested:
+            keys |= _setting_keys(nested[0], f"{path}.")
+        else:
+            keys.add(path)
+    return keys
+
+
+def test_example_config_is_valid_and_complete():
+    """deploy/bouncewatch.example.toml passes `check --config-only` and mentions every key."""
+    import re
+
+    from bouncewatch.config import Settings
+
+    example = DEPLOY / "bouncewatch.example.toml"
+    result = subprocess.run(
+        [sys.executable, "-m", "bouncewatch", "check", "--config-only", "-c", str(example)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stderr
+    mentioned = set()
+    section = ""
+    for line in example.read_text().splitlines():
+        line = line.lstrip("# ").strip()
+        header = re.match(r"^\[\[?([a-z_]+)\]\]?$", line)
+        if header:
+            section = header.group(1)
+            continue
+        key = re.match(r"^([a-z_0-9]+)\s*=", line)
+        if key and section:
+            mentioned.add(f"{section}.{key.group(1)}")
+    missing = _setting_keys(Settings) - mentioned
+    assert not missing, f"keys not in the example config: {sorted(missing)}"

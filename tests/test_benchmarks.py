@@ -1,0 +1,34 @@
+"""Smoke runs of the benchmarks, so they cannot rot (figures are printed, never asserted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run(script: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_pipeline_benchmark_smoke(db, request):
+    """benchmarks/pipeline.py runs end to end at N = 200 and leaves nothing in the INBOX."""
+    if db == "postgresql":
+        request.getfixturevalue("postgres_url")
+    output = run("pipeline.py", "--n", "200", "--db", db)
+    row = [line for line in output.splitlines() if line.startswith(db)]
+    assert row and row[0].split()[1] == "200"

@@ -116,6 +116,7 @@ LAZY_COMMANDS = {
     "export": ".cli_outputs:export",
     "publish": ".cli_outputs:publish",
     "verp": ".cli_outputs:verp",
+    "console": ".cli_console:console",
 }
 
 
@@ -298,11 +299,14 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
       bouncewatch parse --json *.eml | jq .
     """
     unreadable = False
+    # click.echo's stream, written without echo's flush per line (thousands of files: one
+    # write system call each); flushed once at the end
+    out = click.get_text_stream("stdout")
     for path in files:
         result = _analyse_file(path)
         unreadable |= "error" in result
         if as_json:
-            click.echo(json.dumps(result, ensure_ascii=False))
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
             continue
         if "error" in result:
             click.echo(f"{path}: cannot read: {result['error']}")
@@ -312,4 +316,5 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
         for r in result["recipients"]:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
             click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes}".rstrip())
+    out.flush()
     sys.exit(EXIT_RUNTIME if unreadable else 0)

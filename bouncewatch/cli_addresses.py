@@ -18,8 +18,6 @@ from .address_views import event_dict as _event_dict
 from .address_views import state_dict as _state_dict
 from .addresses import normalise
 from .cli import EXIT_USAGE, config_option, fail, with_database
-from .ledger import block_by_hand, unblock
-from .records import AddressState
 
 
 def _when(value: datetime | None) -> str:
@@ -124,19 +122,17 @@ def list_command(settings: config.Settings, which: str | None, as_json: bool) ->
 
 
 def _manual_action(settings: config.Settings, address: str, reason: str, actor: str | None, action: str) -> None:
-    from .pipeline import publish_blocklist
+    from .manual import PublishFailed, manual_action
 
     address = _address_argument(address)
-    at = store.utcnow()
-    with store.database_proxy.atomic():
-        state = store.get_state(address) or AddressState(address=address)
-        new_state = block_by_hand(state, reason, at) if action == "block" else unblock(state)
-        store.save_states([new_state])
-        store.write_audit(address, action, reason, actor, at)
     try:
-        publish_blocklist(settings, force=True)
-    except OSError as exc:
-        fail(f"{action} recorded, but the blocklist could not be written: {exc}")
+        new_state = manual_action(settings, address, reason, actor, action)
+    except PublishFailed as exc:
+        fail(str(exc))
+        return
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+        return
     click.echo(f"{address}: {'blocked' if new_state.blocked else 'unblocked'} ({reason})")
 
 

@@ -52,6 +52,22 @@ class HttpSettings(BaseModel):
     enabled: bool = False
     listen: str = DEFAULT_LISTEN
     token_file: Path | None = None  # relative: to the config file
+    # The review console under / (bouncewatch/console/): off unless asked for.
+    console: bool = False
+    users_file: Path | None = None  # "name:argon2-hash" lines (bouncewatch console adduser)
+    trusted_user_header: str | None = None  # e.g. "X-Remote-User", set by a reverse proxy
+    trusted_proxies: list[str] = []  # addresses/networks whose trusted_user_header is believed
+    secret_key_file: Path | None = None  # session signing key; default: generated in the state dir
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {item!r}") from None
+        return [item.strip() for item in value]
 
     @field_validator("listen")
     @classmethod
@@ -98,3 +114,7 @@ def check_http(settings: Settings) -> None:
     """Cross-checks that need the config directory; raise ValueError("key: message")."""
     if settings.http.enabled:
         read_token(settings)
+    if settings.http.enabled and settings.http.console:
+        from .console.auth import check_console_settings  # the console's own cross-checks
+
+        check_console_settings(settings)

@@ -215,4 +215,9 @@ def create_app(sources: Sources) -> Flask:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+    settings = sources.settings()
+    if settings.http.console:  # the review console under / (bouncewatch/console/)
+        from .console import register
+
+        register(app, sources)
     return app

@@ -19,7 +19,7 @@ from playhouse.db_url import connect
 
 from .records import AddressState, BounceRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 database_proxy = peewee.DatabaseProxy()
 SCHEMA_LOCK_KEY = 0x62775F736368656D  # "bw_schem": the advisory lock around schema changes
 
@@ -190,6 +190,10 @@ def upgrade_schema(db: peewee.Database) -> None:
 
     if not db.table_exists(Meta._meta.table_name):
         db.create_tables(MODELS)
+        from .migrations import ON_CREATE  # indexes the models cannot declare
+
+        for step in ON_CREATE:
+            step(db)
         Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
         return
     row = Meta.get_or_none(Meta.key == "schema_version")

@@ -22,6 +22,8 @@ if command -v dpkg-query >/dev/null; then
     installed dovecot-imapd || missing+=(dovecot-imapd)
     installed openssl || missing+=(openssl)
     [ -d .venv ] || installed python3-venv || missing+=(python3-venv)
+    # Only for the tests (tests/run.sh sets it): the console's browser tests drive Debian's chromium.
+    if [ "${BOUNCEWATCH_TEST_DEPS:-}" = 1 ]; then installed chromium || missing+=(chromium); fi
 else  # not Debian: only check that the programs are there
     command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
     command -v openssl >/dev/null || missing+=(openssl)

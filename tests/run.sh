@@ -5,7 +5,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$repo/deploy/bootstrap.sh"
+BOUNCEWATCH_TEST_DEPS=1 bash "$repo/deploy/bootstrap.sh"  # test-only packages too (chromium)
 # postmap (Debian's postfix) for the Postfix access-map test, skipped without it except under CI.
 # "No configuration": installs the programs, configures and starts no mail system.
 if ! command -v postmap >/dev/null && [ ! -x /usr/sbin/postmap ] && command -v apt-get >/dev/null; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what bouncewatch's demo and tests need on Debian 12, then .venv with bouncewatch:
-# Debian packages only when missing (dovecot-imapd, openssl, python3-venv), the venv only when
+# Debian packages only when missing (dovecot-imapd, openssl, python3-venv; with
+# BOUNCEWATCH_TEST_DEPS=1 also chromium and postfix for the tests), the venv only when
 # missing, the Python package only when pyproject.toml changed. Idempotent, cwd-independent.
 # Sourced by deploy/quickstart.sh and tests/run.sh; run it alone to just set up.
 set -euo pipefail
@@ -22,8 +23,12 @@ if command -v dpkg-query >/dev/null; then
     installed dovecot-imapd || missing+=(dovecot-imapd)
     installed openssl || missing+=(openssl)
     [ -d .venv ] || installed python3-venv || missing+=(python3-venv)
-    # Only for the tests (tests/run.sh sets it): the console's browser tests drive Debian's chromium.
-    if [ "${BOUNCEWATCH_TEST_DEPS:-}" = 1 ]; then installed chromium || missing+=(chromium); fi
+    # Only for the tests (tests/run.sh sets it): the console's browser tests drive Debian's
+    # chromium; the Postfix access-map test runs postfix's postmap.
+    if [ "${BOUNCEWATCH_TEST_DEPS:-}" = 1 ]; then
+        installed chromium || missing+=(chromium)
+        installed postfix || missing+=(postfix)
+    fi
 else  # not Debian: only check that the programs are there
     command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
     command -v openssl >/dev/null || missing+=(openssl)
@@ -31,6 +36,8 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
     command -v apt-get >/dev/null || { echo "bootstrap.sh: please install: ${missing[*]}" >&2; exit 1; }
     echo "bootstrap.sh: installing ${missing[*]}" >&2
+    # postfix as "No configuration": its programs only; no mail system is set up or started.
+    echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
     as_root apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -6,6 +6,7 @@ config, the SQLite state and the blocklist so they can be looked at afterwards.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -37,6 +38,9 @@ def seed() -> list[bytes]:
 
 
 def write_config(directory: Path, dovecot: ThrowawayDovecot) -> Path:
+    # The server's certificate is kept beside the config, so the config stays valid (and the
+    # ledger commands keep working on it) after the throwaway server is gone.
+    shutil.copyfile(dovecot.ca_file, directory / "demo-ca.pem")
     path = directory / "bouncewatch.toml"
     path.write_text(
         textwrap.dedent(
@@ -47,7 +51,7 @@ def write_config(directory: Path, dovecot: ThrowawayDovecot) -> Path:
             host = "127.0.0.1"
             port = {dovecot.ssl_port}
             security = "tls"
-            ca_file = "{dovecot.ca_file}"
+            ca_file = "demo-ca.pem"
             username = "{USER}"
             password = "{PASSWORD}"
             folder = "INBOX"
@@ -87,7 +91,9 @@ def main(argv: list[str]) -> int:
         blocklist = directory / "blocklist.txt"
         print(textwrap.indent(blocklist.read_text() if blocklist.exists() else "(none)\n", "  "), end="")
         _bouncewatch("status", "flaky@example.com", "-c", str(config_path))
-    print(f"\nConfig, database and blocklist are in {directory}; the Dovecot is gone.")
+    print(f"\nConfig, database and blocklist are in {directory}; the Dovecot is gone. Try:")
+    print(f"  .venv/bin/bouncewatch history flaky@example.com -c {config_path}")
+    print(f"  .venv/bin/bouncewatch report -c {config_path}")
     return 0
 
 

@@ -8,13 +8,12 @@ finishing (codes, reason, pseudo status) is done by ``finalize``.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from dataclasses import replace
 
 from ..records import BounceRecord, ParsedMessage
 from . import arf, autoreply, dsn, fallback, textreport
+from .fastmime import parse_bytes_typed
 from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS
 from .formats import PRE_DSN, family_of
@@ -71,8 +70,9 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
     if len(raw) > MAX_BYTES:
         raw = raw[:MAX_BYTES]
         notes.append(f"truncated at {MAX_BYTES} bytes")
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    view = build_view(msg)
+    # = email.message_from_bytes(raw, policy=compat32), faster, with each part's content type
+    msg, types = parse_bytes_typed(raw)
+    view = build_view(msg, types)
     notes.extend(view.notes)
     kind = ""
     drafts: list[Draft] = []

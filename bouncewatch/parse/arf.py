@@ -21,7 +21,13 @@ def detect(view: MailView) -> list[Draft] | None:
     """Drafts (reason ``feedback``) for a complaint report, or None when this is not one."""
     if view.feedback:
         return _standard(view)
-    report_type = (view.msg.get_param("report-type") or "") if view.content_type == "multipart/report" else ""
+    report_type = ""
+    # get_param parses every parameter: ask only when the raw Content-Type could say so
+    # (the word itself, or RFC 2231 pieces that may spell it)
+    if view.content_type == "multipart/report":
+        raw_type = str(view.msg.get("Content-Type", ""))
+        if "feedback" in raw_type.lower() or "*" in raw_type:
+            report_type = view.msg.get_param("report-type") or ""
     if isinstance(report_type, str) and report_type.lower() == "feedback-report":
         return _standard(view)
     jmrp = view.original_header("X-HmXmrOriginalRecipient")

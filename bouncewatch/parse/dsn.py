@@ -93,6 +93,12 @@ def read_report(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     return per_message, groups
 
 
+def _may_be_dsn(text: str) -> bool:
+    """False when ``text`` cannot hold a _DSN_MARK line (exact for ASCII text, where re.I
+    is plain lowercasing)."""
+    return not text.isascii() or "-recipient" in text.lower()
+
+
 def _diagnostic(value: str) -> tuple[str, str]:
     dtype, sep, rest = value.partition(";")
     if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,20}", dtype.strip()):
@@ -104,7 +110,7 @@ def detect(view: MailView) -> list[Draft] | None:
     """Drafts for every recipient of every delivery-status report in the message, or None."""
     texts = list(view.reports or view.nested_reports)
     if not texts:
-        texts = [t for _, t in view.texts if _DSN_MARK.search(t)]
+        texts = [t for _, t in view.texts if _may_be_dsn(t) and _DSN_MARK.search(t)]
     drafts: list[Draft] = []
     seen: set[str] = set()
     for text in texts:

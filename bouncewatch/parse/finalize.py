@@ -64,7 +64,7 @@ _UPPER_NAMES = {"HELO": "HELO", "EHLO": "EHLO", "STARTTLS": "EHLO", "MAIL F": "M
 
 def find_command(text: str) -> str:
     """The SMTP command an error answered, from phrases like 'in reply to RCPT TO command'."""
-    echoed = _ECHOED_COMMAND.findall(text)
+    echoed = _ECHOED_COMMAND.findall(text) if ">>>" in text else None
     if echoed:
         return _UPPER_NAMES.get(echoed[-1].upper(), "")
     match = _COMMAND.search(text)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import email
 import email.header
 import email.message
-import email.policy
 import re
 from dataclasses import dataclass, field
+from email._policybase import compat32 as _COMPAT32
 from email.message import Message
+
+from .fastmime import simple_param
 
 MAX_DEPTH = 12
 MAX_PARTS = 200
@@ -61,6 +63,14 @@ def first_address(text: str) -> str:
     return match.group(0).strip(".").lower() if match else ""
 
 
+# charsets in which every ASCII byte decodes to the same ASCII character
+_ASCII_SAFE = frozenset(
+    {"utf-8", "utf8", "us-ascii", "ascii", "latin1", "latin-1", "iso8859-1", "koi8-r", "koi8-u",
+     "gb2312", "gbk", "gb18030", "big5", "euc-jp", "euc-kr", "shift_jis", "cp1252", "cp932"}
+)
+_ASCII_SAFE_PREFIXES = ("iso-8859-", "windows-125")
+
+
 def part_text(part: Message) -> str:
     """The decoded text of a non-multipart part (charset errors replaced), cut to MAX_TEXT."""
     payload = part.get_payload()
@@ -73,6 +83,21 @@ def part_text(part: Message) -> str:
                 if isinstance(inner, str) and inner.strip():
                     chunks.append(inner)
         return "\n\n".join(chunks)[:MAX_TEXT]
+    if isinstance(payload, str) and payload.isascii():
+        # The common case without the email package's generic path: an ASCII payload that
+        # needs no transfer decoding, in a charset where ASCII bytes mean ASCII characters,
+        # reads as itself (what get_payload(decode=True) then .decode(charset) would give).
+        fields = first_values(part)
+        cte = str(fields.get("content-transfer-encoding", "")).strip().lower()
+        if cte in ("", "7bit", "8bit", "binary"):
+            value = fields.get("content-type")
+            charset = simple_param(value, "charset") if value is not None else None
+            if charset is False:
+                charset = part.get_content_charset()
+            elif charset is not None:
+                charset = charset.lower()  # get_content_charset, for an ASCII value
+            if charset is None or charset in _ASCII_SAFE or charset.startswith(_ASCII_SAFE_PREFIXES):
+                return payload[:MAX_TEXT]
     try:
         data = part.get_payload(decode=True)
     except (ValueError, TypeError, LookupError, AssertionError):
@@ -109,6 +134,7 @@ class MailView:
     _decoded: dict[str, str] = field(default_factory=dict, repr=False)
     _original: dict[str, str] = field(default_factory=dict, repr=False)
     _body: str | None = field(default=None, repr=False)
+    _original_fields: list[dict[str, tuple[str, str]] | None] | None = field(default=None, repr=False)
     cache: dict[str, object] = field(default_factory=dict, repr=False)  # per-message results of helpers
 
     def header(self, name: str) -> str:
@@ -148,8 +174,18 @@ class MailView:
         return found
 
     def _find_original_header(self, key: str) -> str:
-        for orig in self.originals:
-            value = orig.get(key)
+        if self._original_fields is None:
+            # one pass over each returned message's headers instead of one per name asked
+            self._original_fields = [
+                _first_fields(orig) if isinstance(orig, Message) else None for orig in self.originals
+            ]
+        for orig, fields in zip(self.originals, self._original_fields):
+            if fields is None:
+                value = orig.get(key)
+            else:
+                found = fields.get(key)
+                # what Message.get returns: compat32 turns undecodable bytes into a Header
+                value = _COMPAT32.header_fetch_parse(*found) if found else None
             if value:
                 return header_text(value)
         return ""
@@ -185,6 +221,14 @@ def first_values(msg: Message) -> dict[str, str]:
     return out
 
 
+def _first_fields(msg: Message) -> dict[str, tuple[str, str]]:
+    """Lowercased header name → first (name, raw value), for one Message."""
+    out: dict[str, tuple[str, str]] = {}
+    for item in msg._headers:  # one pass instead of one per get()
+        out.setdefault(item[0].lower(), item)
+    return out
+
+
 _HEADER_LINE = re.compile(r"([!-9;-~]{1,200})[ \t]*:[ \t]*(.*)")
 
 
@@ -208,25 +252,31 @@ def split_headers(text: str, limit: int = 500) -> list[tuple[str, str]]:
     return out
 
 
-def build_view(msg: Message) -> MailView:
-    """Walk ``msg`` (bounded) and sort its parts into report, text and original."""
+def build_view(msg: Message, types: dict[int, str] | None = None) -> MailView:
+    """Walk ``msg`` (bounded) and sort its parts into report, text and original.
+
+    ``types`` may give ``id(part) -> part.get_content_type()`` already known (fastmime)."""
     view = MailView(msg=msg)
     view.subject = view.header("Subject")
     view.from_addr = first_address(view.header("From"))
-    view.content_type = msg.get_content_type()
+    types = types or {}
+    view.content_type = types.get(id(msg)) or msg.get_content_type()
     counter = [0]
-    _walk(msg, view, 0, counter, inside_original=False)
+    _walk(msg, view, 0, counter, inside_original=False, types=types)
     return view
 
 
-def _walk(part: Message, view: MailView, depth: int, counter: list[int], inside_original: bool) -> None:
+def _walk(
+    part: Message, view: MailView, depth: int, counter: list[int], inside_original: bool,
+    types: dict[int, str],
+) -> None:
     if counter[0] >= MAX_PARTS:
         return
     if depth > MAX_DEPTH:
         view.notes.append(f"nesting deeper than {MAX_DEPTH} not read")
         return
     counter[0] += 1
-    ctype = part.get_content_type()
+    ctype = types.get(id(part)) or part.get_content_type()
     if ctype in _REPORT_TYPES or ctype == "message/feedback-report":
         text = part_text(part)
         if ctype not in _REPORT_TYPES:
@@ -242,7 +292,7 @@ def _walk(part: Message, view: MailView, depth: int, counter: list[int], inside_
             if not inside_original:
                 view.originals.append(payload[0])
             # a report nested inside a returned message (forwarded bounce) still counts
-            _walk(payload[0], view, depth + 1, counter, inside_original=True)
+            _walk(payload[0], view, depth + 1, counter, inside_original=True, types=types)
         else:
             text = part_text(part)
             if not inside_original:
@@ -254,7 +304,7 @@ def _walk(part: Message, view: MailView, depth: int, counter: list[int], inside_
         if isinstance(payload, list):
             for sub in payload:
                 if isinstance(sub, Message):
-                    _walk(sub, view, depth + 1, counter, inside_original)
+                    _walk(sub, view, depth + 1, counter, inside_original, types)
         return
     if inside_original:
         return

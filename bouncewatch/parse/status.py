@@ -17,6 +17,7 @@ _STATUS_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b([45]\.\d\.\d{1,3})\b"),  # 5.1.1
     re.compile(r"\b(2\.[0-7]\.[0-7])\b"),  # 2.1.5
 )
+_STATUS_NEEDS = tuple(zip(_STATUS_PATTERNS, ("#", ".", ".", "2.")))
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 _DOTTED = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
 _REPLY = re.compile(r"\b([45][0-5][0-9])\b")
@@ -53,7 +54,9 @@ def find_status(text: str) -> str:
     """The first enhanced status code in ``text``, or ``""``."""
     if not text or "." not in text:
         return ""
-    for pattern in _STATUS_PATTERNS:
+    for pattern, needed in _STATUS_NEEDS:
+        if needed not in text:  # a literal every match of the pattern contains
+            continue
         for match in pattern.finditer(text):
             found = match.group(1)
             start, end = match.span(1)
@@ -70,7 +73,8 @@ def find_reply_code(text: str) -> str:
     """The first SMTP reply code (4xx/5xx, else 250-253) in ``text``, or ``""``."""
     if not text or "x-unix;" in text.lower():
         return ""
-    text = _DOTTED.sub("***", _IPV4.sub("***", text))
+    if "." in text:  # both patterns need a dot
+        text = _DOTTED.sub("***", _IPV4.sub("***", text))
     match = _REPLY.search(text) or _REPLY_OK.search(text)
     return match.group(1) if match else ""
 

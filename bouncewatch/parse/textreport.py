@@ -33,6 +33,7 @@ _HEADERISH = re.compile(
     re.I,
 )
 _STRONG_HEADER = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|MIME-Version):", re.I)
+_STRONG_HEADER_LINE = re.compile(_STRONG_HEADER.pattern, re.I | re.M)
 _LINE_ADDRESS = re.compile(
     # the whole address (never a shorter domain before a dot), then punctuation, the end of the
     # line or more words; "<" for Office 365's "a@b<mailto:a@b>" (an HTML link made text)
@@ -70,6 +71,8 @@ def error_section(text: str) -> str:
     match = _CUT.search(text)
     if match:
         cut = match.start()
+    if not _STRONG_HEADER_LINE.search(text, 0, cut):
+        return text[:cut]  # no line the loop below could stop at
     lines = text[:cut].split("\n")
     offset = 0
     for i, line in enumerate(lines[:-1]):
@@ -145,13 +148,13 @@ def read(
     ``allow_any`` any non-sender address in the error section is taken as a last resort.
     """
     section = error_section(view.body if text is None else text)
-    senders = sender_addresses(view)
     known = [a.lower() for a in recipients]
     lines = section.split("\n")
 
     def candidate(address: str) -> bool:
         local = address.split("@", 1)[0]
-        return address not in senders and local not in _NOT_RECIPIENT_LOCAL
+        # the sender's addresses: worked out (once per message) only when a candidate is seen
+        return address not in sender_addresses(view) and local not in _NOT_RECIPIENT_LOCAL
 
     def line_recipient(line: str) -> str:
         match = _LINE_ADDRESS.match(line)
@@ -162,7 +165,9 @@ def read(
     order: list[str] = list(known)
     diags: dict[str, list[str]] = {a: [] for a in known}
     if not known:
-        for i, line in enumerate(lines):
+        for line in lines:
+            if "@" not in line:  # no address to find
+                continue
             addr = line_recipient(line)
             if addr and addr not in diags:
                 order.append(addr)
@@ -184,7 +189,10 @@ def read(
         match = _LINE_ADDRESS.match(line)
         return bool(match and match.group(1).lower() in wanted)
 
+    all_at = all("@" in addr for addr in wanted)
     for i, line in enumerate(lines):
+        if all_at and "@" not in line:  # no wanted address on this line
+            continue
         lowered = line.lower()
         for addr in wanted:
             col = lowered.find(addr)

@@ -22,7 +22,7 @@ from .daemonkit import (
 from .spine import USER
 
 KILLS = 20
-MESSAGES = 2000
+MESSAGES = 3000
 
 
 def _archive_counts(dovecot: ThrowawayDovecot) -> dict[str, int]:
@@ -69,8 +69,12 @@ def test_sigkill_at_random_moments_changes_nothing(tmp_path):
         )
         kills_with_mail_left = 0
         for attempt in range(KILLS):
+            waiting = inbox_count(killed_server)
             daemon = RunningDaemon(killed_config, tmp_path / "killed" / f"run{attempt}.log")
-            time.sleep(rng.uniform(0.35, 0.9))
+            # A random moment once it is at work (start-up time varies with the machine's load):
+            # mid-fetch, mid-transaction, between commit and move, mid-move.
+            wait_for(lambda: inbox_count(killed_server) < waiting, timeout=30, step=0.01)
+            time.sleep(rng.uniform(0.0, 0.25))
             daemon.kill()
             kills_with_mail_left += inbox_count(killed_server) > 0
         final = RunningDaemon(killed_config, tmp_path / "killed" / "final.log")

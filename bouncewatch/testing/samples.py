@@ -152,11 +152,11 @@ def soft_dsn(recipient: str, **overrides: Any) -> bytes:
 
 
 def delay_dsn(recipient: str, **overrides: Any) -> bytes:
-    """A delay warning: Action delayed, 4.4.7; not a failure."""
+    """A delay warning: Action delayed, 4.4.1 (the receiving host did not answer); not a failure."""
     fields: dict[str, Any] = {
-        "status": "4.4.7",
+        "status": "4.4.1",
         "action": "delayed",
-        "diagnostic": "smtp; 400 4.4.7 Message delayed",
+        "diagnostic": f"X-Postfix; connect to mx1.{_domain(recipient)}[192.0.2.25]:25: Connection timed out",
     }
     return dsn(recipient, **{**fields, **overrides})
 

@@ -43,6 +43,7 @@ def event_dict(event: store.Event) -> dict[str, Any]:
         "status": event.status,
         "reply_code": event.reply_code,
         "reason": event.reason,
+        "action": event.action,
         "counted": event.counted,
         "diagnostic": event.diagnostic,
         "mailbox": event.message.mailbox,

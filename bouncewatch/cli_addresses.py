@@ -56,7 +56,8 @@ def status(settings: config.Settings, address: str, as_json: bool) -> None:
         click.echo(f"  last delivery reported: {data['last_success']}")
     for e in data["last_bounces"]:
         counted = "" if e["counted"] else " (not counted)"
-        click.echo(f"  {e['at']} {e['class']} {e['reason'] or '-'} {e['status']}{counted} [{e['mailbox']} → {e['archive']}]")
+        what = f"{e['class']} {e['action']}" if e["action"] not in ("", "failed", e["reason"]) else e["class"]
+        click.echo(f"  {e['at']} {what} {e['reason'] or '-'} {e['status']}{counted} [{e['mailbox']} → {e['archive']}]")
     for a in data["audit"]:
         click.echo(f"  {a['at']} {a['action']} by {a['actor']}: {a['reason']}")
     if data["domain_alert"]:
@@ -117,7 +118,12 @@ def list_command(settings: config.Settings, which: str | None, as_json: bool) ->
         if as_json:
             click.echo(json.dumps(_state_dict(state), ensure_ascii=False))
         else:
-            flag = "blocked" if state.blocked else f"soft {state.soft_count}/{settings.policy.soft_limit}"
+            if state.blocked:
+                flag = "blocked"
+            elif state.soft_count:
+                flag = f"soft {state.soft_count}/{settings.policy.soft_limit}"
+            else:
+                flag = "ok"
             click.echo(f"{state.address}\t{flag}\t{state.blocked_reason or state.last_reason}")
 
 

@@ -27,6 +27,12 @@ class MailboxError(Exception):
     """The mailbox could not be reached or did not do what we asked; says what to check."""
 
 
+def server_text(exc: Exception) -> str:
+    """What the server said, as text: imaplib hands its replies over as bytes."""
+    said = exc.args[0] if exc.args else exc
+    return said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+
+
 def tls_context(settings: MailboxSettings) -> ssl.SSLContext:
     """TLS 1.2 or later, certificate and host name checked unless `tls_verify = false`."""
     context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
@@ -53,6 +59,7 @@ class Mailbox:
         self._client: imapclient.IMAPClient | None = None
         self._separator = "/"
         self._archive_ready = False
+        self.uidnext = 1  # of the selected folder, as SELECT said
 
     # -- connection ---------------------------------------------------------------------
 
@@ -101,7 +108,7 @@ class Mailbox:
                 raise MailboxError(f"{where}: connection lost while logging in ({exc})") from None
             what = "access token" if s.uses_oauth2 else "password"
             raise MailboxError(
-                f"{where}: login as {s.username} refused ({exc}); check username and {what}"
+                f"{where}: login as {s.username} refused ({server_text(exc)}); check username and {what}"
             ) from None
         self._client = client
         self._separator = self._find_separator()
@@ -176,17 +183,17 @@ class Mailbox:
         return created
 
     def select(self, folder: str) -> int:
-        """Open a folder read-write; return its UIDVALIDITY."""
+        """Open a folder read-write; return its UIDVALIDITY (and keep its UIDNEXT)."""
         response = self.client.select_folder(folder)
+        # Without UIDNEXT (RFC 3501 requires it), look as far as UIDs can go.
+        self.uidnext = int(response.get(b"UIDNEXT", 2**32))
         return int(response[b"UIDVALIDITY"])
 
     # -- messages -----------------------------------------------------------------------
 
-    def uids_after(self, last_uid: int) -> list[int]:
-        """UIDs above last_uid in the selected folder, ascending."""
-        found = self.client.search(["UID", f"{last_uid + 1}:*"])
-        # "n:*" always matches the highest UID, even one below n.
-        return sorted(uid for uid in found if uid > last_uid)
+    def uids_between(self, low: int, high: int) -> list[int]:
+        """UIDs from low to high (both included) in the selected folder, ascending."""
+        return sorted(uid for uid in self.client.search(["UID", f"{low}:{high}"]) if low <= uid <= high)
 
     def sizes(self, uids: Sequence[int]) -> dict[int, int]:
         """RFC822.SIZE of each message (cheap: no bodies travel); missing UIDs are left out."""

@@ -39,6 +39,13 @@ log = structlog.get_logger("bouncewatch.pipeline")
 
 Parser = Callable[[bytes], ParsedMessage]
 BYTES_PER_BATCH_FACTOR = 4  # a batch holds at most this many max-size messages in memory
+# Committed batches' moves are made in groups of at least this many messages: each UID MOVE
+# makes the server rewrite the source folder's index, whose size is the backlog's, so moving
+# after every batch costs O(backlog²) on the server. Owed moves are in the database until done.
+MOVE_GROUP = 5000
+# New UIDs are looked up this many UIDs at a time: a UID SEARCH of a 100,000-message backlog
+# costs about 20 MB to parse at once; a window of 10,000, a tenth of that.
+UID_WINDOW = 10_000
 
 
 class StopFlag(Protocol):
@@ -131,6 +138,7 @@ class Cycle:
         )
         self.summary = CycleSummary(mailbox=mailbox_settings.name)
         self.signer = verp_sign.signer_from_settings(settings) if settings.verp.require_signature else None
+        self._owed: list[tuple[int, str]] = []  # moves committed batches owe, not yet done
         self.analyser = Analyser(self.class_policy, self.signer, settings.poll.parse_workers, parse)
         self.log = log.bind(mailbox=mailbox_settings.name, folder=mailbox_settings.folder)
 
@@ -144,14 +152,13 @@ class Cycle:
         if cursor and cursor[0] != uidvalidity:
             self.log.warning("uidvalidity_changed", old=cursor[0], new=uidvalidity)
         last_uid = cursor[1] if cursor and cursor[0] == uidvalidity else 0
-        uids = mailbox.uids_after(last_uid)
         max_bytes = self.settings.poll.max_message_bytes
         # One batch is analysed (in worker processes, when that pays) while the next is fetched;
         # each is still committed, then moved, before a later one is committed.
         in_hand = None
-        for batch, sizes in self._batches(mailbox, uids):
+        for batch, sizes in self._batches(mailbox, last_uid):
             if stop is not None and stop.is_set():
-                self.log.info("cycle_stopped_between_batches", left=len(uids) - uids.index(batch[0]))
+                self.log.info("cycle_stopped_between_batches", next_uid=batch[0])
                 break
             fetched = mailbox.fetch(batch, max_bytes, sizes)
             pending = self.analyser.submit([m.raw for m in fetched])
@@ -160,10 +167,18 @@ class Cycle:
             in_hand = (fetched, pending, batch[-1])
         if in_hand is not None:
             self._finish_batch(mailbox, uidvalidity, *in_hand)
+        self._flush_moves(mailbox, uidvalidity)
         return self.summary
 
-    def _batches(self, mailbox: Mailbox, uids: Sequence[int]) -> Iterator[tuple[list[int], dict[int, int]]]:
-        """UID batches of `batch_size`, split further so few big messages make smaller batches."""
+    def _batches(self, mailbox: Mailbox, last_uid: int) -> Iterator[tuple[list[int], dict[int, int]]]:
+        """UID batches of `batch_size` above `last_uid`, split further so few big messages make
+        smaller batches. UIDs are looked up a window at a time, so a backlog of any size costs
+        the memory of one window; mail arriving meanwhile waits for the next cycle."""
+        for low in range(last_uid + 1, mailbox.uidnext, UID_WINDOW):
+            high = min(low + UID_WINDOW, mailbox.uidnext) - 1
+            yield from self._window_batches(mailbox, mailbox.uids_between(low, high))
+
+    def _window_batches(self, mailbox: Mailbox, uids: Sequence[int]) -> Iterator[tuple[list[int], dict[int, int]]]:
         batch_size = self.settings.poll.batch_size
         max_bytes = self.settings.poll.max_message_bytes
         for start in range(0, len(uids), batch_size):
@@ -174,8 +189,14 @@ class Cycle:
                 yield batch, sizes
 
     def _finish_batch(self, mailbox: Mailbox, uidvalidity: int, fetched: Sequence[FetchedMessage], pending, last_uid: int) -> None:
-        moves = self._process_batch(fetched, pending.result(), uidvalidity, last_uid)
-        self._move(mailbox, uidvalidity, moves)
+        self._owed.extend(self._process_batch(fetched, pending.result(), uidvalidity, last_uid))
+        if len(self._owed) >= MOVE_GROUP:
+            self._flush_moves(mailbox, uidvalidity)
+
+    def _flush_moves(self, mailbox: Mailbox, uidvalidity: int) -> None:
+        """Move what committed batches owe; they are in the database until done."""
+        owed, self._owed = self._owed, []
+        self._move(mailbox, uidvalidity, owed)
 
     def _finish_owed_moves(self, mailbox: Mailbox, uidvalidity: int) -> None:
         name, folder = self.mailbox_settings.name, self.mailbox_settings.folder
@@ -198,7 +219,7 @@ class Cycle:
             known = store.known_fingerprints(prints.values())
             moves: list[tuple[int, str]] = []
             fresh: list[tuple[FetchedMessage, str, Analysis]] = []
-            for message, outcome in zip(fetched, outcomes):
+            for message, outcome in zip(fetched, outcomes, strict=True):
                 print_ = prints[message.uid]
                 if print_ in known:
                     self.summary.skipped_duplicates += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -40,3 +41,17 @@ def postgres_url() -> str:
             pytest.fail(f"CI is set, so PostgreSQL tests must run: {reason}", pytrace=False)
         pytest.skip(reason)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def deployment(request, dovecot, tmp_path):
+    """A bouncewatch config + database (SQLite file, or a fresh PostgreSQL database) on a fresh Dovecot."""
+    from .spine import Deployment, drop_postgres_database, fresh_postgres_database
+
+    if request.param == "sqlite":
+        yield Deployment(dovecot, tmp_path, f"sqlite:///{tmp_path}/state.db")
+        return
+    server_url = request.getfixturevalue("postgres_url")
+    name = f"bw_test_{uuid.uuid4().hex[:12]}"
+    yield Deployment(dovecot, tmp_path, fresh_postgres_database(server_url, name))
+    drop_postgres_database(server_url, name)

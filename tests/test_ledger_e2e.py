@@ -6,29 +6,15 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
-import pytest
 
 from bouncewatch import store
 from bouncewatch.testing import samples
 
-from .spine import USER, Deployment, drop_postgres_database, fresh_postgres_database
+from .spine import USER, Deployment
 
 ALICE = "alice@example.org"
 POLICY_REJECTION = "smtp; 550 5.7.1 Message rejected due to local policy"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def deployment(request, dovecot, tmp_path):
-    """A bouncewatch config + database (SQLite file, or a fresh PostgreSQL database) on a fresh Dovecot."""
-    if request.param == "sqlite":
-        yield Deployment(dovecot, tmp_path, f"sqlite:///{tmp_path}/state.db")
-        return
-    server_url = request.getfixturevalue("postgres_url")
-    name = f"bw_test_{uuid.uuid4().hex[:12]}"
-    yield Deployment(dovecot, tmp_path, fresh_postgres_database(server_url, name))
-    drop_postgres_database(server_url, name)
 
 
 def bouncewatch(deployment: Deployment, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from bouncewatch.testing import samples
 from bouncewatch.verp_sign import Signer, encode_address, return_paths
 
-from .spine import Deployment, drop_postgres_database, fresh_postgres_database
+from .spine import Deployment
 
 KEY = b"k" * 32
 OLD_KEY = b"o" * 32
@@ -75,18 +74,12 @@ def test_return_paths_are_found_in_headers_and_the_returned_original():
 # -- end to end ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def deployment(request, dovecot, tmp_path):
-    """A bouncewatch deployment (SQLite, or a fresh PostgreSQL database) on a fresh Dovecot, with VERP keys."""
-    (tmp_path / "verp.key").write_bytes(KEY)
-    (tmp_path / "old.key").write_bytes(OLD_KEY)
-    if request.param == "sqlite":
-        yield Deployment(dovecot, tmp_path, f"sqlite:///{tmp_path}/state.db")
-        return
-    server_url = request.getfixturevalue("postgres_url")
-    name = f"bw_test_{uuid.uuid4().hex[:12]}"
-    yield Deployment(dovecot, tmp_path, fresh_postgres_database(server_url, name))
-    drop_postgres_database(server_url, name)
+@pytest.fixture
+def deployment(deployment):
+    """The shared deployment (SQLite and PostgreSQL), with VERP keys beside its config."""
+    (deployment.directory / "verp.key").write_bytes(KEY)
+    (deployment.directory / "old.key").write_bytes(OLD_KEY)
+    return deployment
 
 
 def verp_config(deployment: Deployment, key: str = "verp.key", old: str = "") -> None:

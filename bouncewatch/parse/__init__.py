@@ -18,7 +18,7 @@ from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS
 from .formats import PRE_DSN, family_of
 from .formats.generic import looks_like_bounce
-from .mailview import MailView, build_view, first_address
+from .mailview import MailView, build_view
 from .reasons import family_reason
 from .verp import DEFAULT_VERP, verp_recipient
 

@@ -237,7 +237,52 @@ def drop_pg_database(name: str) -> None:
     connection.close()
 
 
-def bench(n: int, db: str, batch: int) -> dict[str, float]:
+def seed_state(url: str, addresses: int, events: int) -> float:
+    """Fill a fresh database with `addresses` address states and `events` bounce events (one
+    processed message per 10 events), as years of use would; returns the seconds it took."""
+    from datetime import datetime, timedelta
+
+    from bouncewatch import store
+
+    start = time.perf_counter()
+    store.open_database(url)
+    base = datetime(2025, 1, 1)
+    chunk = 100_000
+    try:
+        for first in range(0, addresses, chunk):
+            rows = [
+                (f"seed{i}@seed{i % 5000}.example", i % 10 == 0, "hard: userunknown 5.1.1" if i % 10 == 0 else "", None,
+                 i % 4, "soft", "mailboxfull", "5.2.2", base, base + timedelta(seconds=i), 1 + i % 7, False, None, "")
+                for i in range(first, min(first + chunk, addresses))
+            ]
+            fields = [getattr(store.Address, name) for name in (
+                "address", "blocked", "blocked_reason", "blocked_at", "soft_count", "last_class", "last_reason",
+                "last_status", "first_bounce", "last_bounce", "bounces", "manual", "last_success", "soft_times")]
+            with store.database_proxy.atomic():
+                store.bulk_insert(store.Address, fields, rows)
+        messages = max(1, events // 10)
+        for first in range(0, messages, chunk):
+            rows = [
+                (f"{i:064x}", "seed", "INBOX", 1, i + 1, "Soft", "dsn", f"<seed-{i}@sender.example>", base + timedelta(seconds=i))
+                for i in range(first, min(first + chunk, messages))
+            ]
+            with store.database_proxy.atomic():
+                store.bulk_insert(store.ProcessedMessage, store._MESSAGE_FIELDS, rows)
+        for first in range(0, events, chunk):
+            rows = []
+            for i in range(first, min(first + chunk, events)):
+                address = f"seed{i % addresses}@seed{i % addresses % 5000}.example"
+                rows.append((i // 10 + 1, address, base + timedelta(seconds=i), "soft", "5.2.2", "552", "mailboxfull",
+                             "failed", "552 5.2.2 mailbox full", "mx.seed.example", "", address.rpartition("@")[2],
+                             f"<seed-{i // 10}@sender.example>", True, False))
+            with store.database_proxy.atomic():
+                store.bulk_insert(store.Event, store._EVENT_FIELDS, rows)
+    finally:
+        store.close_database()
+    return time.perf_counter() - start
+
+
+def bench(n: int, db: str, batch: int, state: tuple[int, int] = (0, 0)) -> dict[str, float]:
     messages = build_messages(n)
     with ThrowawayDovecot(users={USER: PASSWORD, BASELINE_USER: PASSWORD}, fast=True) as dovecot:
         t0 = time.perf_counter()
@@ -254,6 +299,9 @@ def bench(n: int, db: str, batch: int) -> dict[str, float]:
             else:
                 pg_name, url = fresh_pg_database()
             try:
+                if state[0]:
+                    took = seed_state(url, *state)
+                    print(f"   seeded {state[0]:,} addresses and {state[1]:,} events in {took:.0f} s", flush=True)
                 config = write_config(directory, dovecot, url, batch)
                 result = run_bouncewatch(config)
                 result.db_mb = database_size_mb(url, directory)
@@ -281,13 +329,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--state", type=int, nargs=2, metavar=("ADDRESSES", "EVENTS"), default=(0, 0),
+        help="first fill the database with this many addresses and events (e.g. 1000000 10000000)",
+    )
     args = parser.parse_args(argv)
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     rows = []
     for db in dbs:
         for n in args.n:
             print(f"== {db}, N = {n:,}", flush=True)
-            row = bench(n, db, args.batch_size)
+            row = bench(n, db, args.batch_size, tuple(args.state))
             row["db"] = db
             rows.append(row)
             print(

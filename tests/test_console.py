@@ -265,3 +265,40 @@ def test_browser_review_session(dovecot, tmp_path):
         assert dialogs == [], f"a script ran: {dialogs}"
     finally:
         assert daemon.stop() == 0
+
+
+def test_real_non_loopback_listener_refuses_the_unauthenticated(dovecot, tmp_path):
+    """A daemon whose console listens on all addresses sends an unauthenticated request to sign-in, and refuses an action."""
+    write_user(tmp_path / "users", "reviewer", "correct horse")
+    port = _free_port()
+    http = f'[http]\nenabled = true\nconsole = true\nlisten = "0.0.0.0:{port}"\nusers_file = "users"\n'
+    cfg = write_config(tmp_path / "bouncewatch.toml", dovecot, f"sqlite:///{tmp_path}/state.db", extra=http)
+    daemon = RunningDaemon(cfg, tmp_path / "run.log")
+    no_redirects = urllib.request.build_opener(_NoRedirect)
+    try:
+        # Only this machine's loopback address is used to reach the all-addresses listener.
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=20)
+        with pytest.raises(urllib.error.HTTPError) as sent_away:
+            no_redirects.open(f"http://127.0.0.1:{port}/blocked", timeout=5)
+        assert sent_away.value.code == 302 and sent_away.value.headers["Location"].startswith("/login")
+        action = urllib.parse.urlencode({"address": "a@example.org", "action": "block", "reason": "x"}).encode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            no_redirects.open(f"http://127.0.0.1:{port}/action", action, timeout=5)
+        assert refused.value.code in (400, 401, 403)
+    finally:
+        assert daemon.stop() == 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)
+        return True
+    except urllib.error.HTTPError:
+        return True  # 503 before the first cycle is still an answer
+    except OSError:
+        return False

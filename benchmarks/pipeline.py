@@ -107,23 +107,9 @@ def run_baseline(dovecot: ThrowawayDovecot, n: int, batch: int) -> Result:
 def write_config(directory: Path, dovecot: ThrowawayDovecot, database_url: str, batch: int) -> Path:
     path = directory / "bouncewatch.toml"
     path.write_text(
-        textwrap.dedent(
-            f"""\
-            [database]
-            url = "{database_url}"
-            [[mailboxes]]
-            name = "bench"
-            host = "127.0.0.1"
-            port = {dovecot.port}
-            security = "none"
-            username = "{USER}"
-            password = "{PASSWORD}"
-            [poll]
-            batch_size = {batch}
-            [log]
-            level = "warning"
-            """
-        )
+        f'[database]\nurl = "{database_url}"\n'
+        + dovecot.mailbox_toml(USER, "bench")
+        + f'[poll]\nbatch_size = {batch}\n[log]\nlevel = "warning"\n'
     )
     return path
 

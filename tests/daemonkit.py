@@ -36,18 +36,10 @@ def write_config(
     timeout: float = 5,
 ) -> Path:
     """A config for one mailbox on `dovecot`, JSON logs, fast backoff; returns its path."""
-    text = f"""
+    mailbox = dovecot.mailbox_toml(USER, name, password=password, timeout_seconds=timeout)
+    text = textwrap.dedent(f"""
         [database]
         url = "{database_url}"
-        [[mailboxes]]
-        name = "{name}"
-        host = "127.0.0.1"
-        port = {dovecot.port}
-        security = "none"
-        username = "{USER}"
-        password = "{password}"
-        timeout_seconds = {timeout}
-        {mailbox_extra}
         [poll]
         interval_seconds = {interval}
         batch_size = {batch_size}
@@ -60,9 +52,10 @@ def write_config(
         [log]
         level = "{level}"
         format = "json"
-        {extra}
-    """
-    path.write_text(textwrap.dedent(text))
+    """)
+    # The mailbox table (and its extra keys) after the plain tables; `extra` last, so it may
+    # open tables of its own.
+    path.write_text(text + mailbox + mailbox_extra + "\n" + extra + "\n")
     return path
 
 

@@ -32,19 +32,9 @@ class Deployment:
         return self.directory / "blocklist.txt"
 
     def write_config(self, extra_mailbox: str = "", extra: str = "", folder: str = "INBOX") -> Path:
-        text = f"""
+        text = textwrap.dedent(f"""
             [database]
             url = "{self.database_url}"
-            [[mailboxes]]
-            name = "bounces"
-            host = "127.0.0.1"
-            port = {self.dovecot.port}
-            security = "none"
-            username = "{USER}"
-            password = "{PASSWORD}"
-            folder = "{folder}"
-            archive = "Bounces"
-            {extra_mailbox}
             [poll]
             interval_seconds = 1
             batch_size = 3
@@ -52,9 +42,10 @@ class Deployment:
             soft_limit = 5
             [blocklist]
             path = "{self.blocklist_path}"
-            {extra}
-        """
-        self.config_path.write_text(textwrap.dedent(text))
+        """)
+        mailbox = self.dovecot.mailbox_toml(USER, folder=folder, archive="Bounces")
+        # Mailbox tables after the plain tables; `extra` last, so it may open tables of its own.
+        self.config_path.write_text(text + mailbox + textwrap.dedent(extra_mailbox) + "\n" + textwrap.dedent(extra) + "\n")
         return self.config_path
 
     def settings(self) -> config.Settings:

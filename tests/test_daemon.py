@@ -77,7 +77,15 @@ def test_server_that_never_answers_times_out(database, tmp_path):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        fake = type("Fake", (), {"port": silent.getsockname()[1]})()
+        port = silent.getsockname()[1]
+
+        def mailbox_toml(self, user: str, name: str = "bounces", **keys) -> str:
+            return (
+                f'[[mailboxes]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+                f'username = "{user}"\npassword = "secret"\ntimeout_seconds = {keys["timeout_seconds"]}\n'
+            )
+
+        fake = type("SilentServer", (), {"port": port, "mailbox_toml": mailbox_toml})()
         worker = _worker(tmp_path, _settings(tmp_path, fake, database, timeout=0.5))
         with capture_logs() as logs:
             delay = worker.step()

@@ -43,24 +43,9 @@ def write_config(directory: Path, dovecot: ThrowawayDovecot) -> Path:
     shutil.copyfile(dovecot.ca_file, directory / "demo-ca.pem")
     path = directory / "bouncewatch.toml"
     path.write_text(
-        textwrap.dedent(
-            f"""\
-            # Demo config: a throwaway Dovecot on this machine, state next to this file.
-            [[mailboxes]]
-            name = "demo"
-            host = "127.0.0.1"
-            port = {dovecot.ssl_port}
-            security = "tls"
-            ca_file = "demo-ca.pem"
-            username = "{USER}"
-            password = "{PASSWORD}"
-            folder = "INBOX"
-            archive = "Bounces"
-
-            [log]
-            level = "warning"
-            """
-        )
+        "# Demo config: a throwaway Dovecot on this machine, state next to this file.\n"
+        + dovecot.mailbox_toml(USER, "demo", ca_file="demo-ca.pem", folder="INBOX", archive="Bounces")
+        + '\n[log]\nlevel = "warning"\n'
     )
     return path
 

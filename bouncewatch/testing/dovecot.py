@@ -78,6 +78,14 @@ def _check_enterable(root: Path) -> None:
             )
 
 
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
 class ThrowawayDovecot:
     """One Dovecot master process, its directory and its ports; a context manager."""
 
@@ -320,6 +328,17 @@ class ThrowawayDovecot:
             imap.shutdown()
             raise
         return imap
+
+    def mailbox_toml(self, user: str, name: str = "bounces", *, ca_file: str | None = None, **extra: object) -> str:
+        """A bouncewatch `[[mailboxes]]` table for `user` on this server: plain IMAP on loopback,
+        or implicit TLS trusting `ca_file` when given; `extra` adds keys (strings are quoted)."""
+        keys: dict[str, object] = {"name": name, "host": self.host}
+        if ca_file is None:
+            keys |= {"port": self.port, "security": "none"}
+        else:
+            keys |= {"port": self.ssl_port, "security": "tls", "ca_file": ca_file}
+        keys |= {"username": user, "password": self._users[user], **extra}
+        return "[[mailboxes]]\n" + "".join(f"{key} = {_toml(value)}\n" for key, value in keys.items())
 
     def folder_counts(self, user: str) -> dict[str, int]:
         """Every selectable folder of `user` mapped to its message count, over IMAP.

@@ -11,7 +11,14 @@ import click
 
 from . import config, outputs, store, verp_sign
 from .blocklist import AtomicFile, ShrinkRefused
-from .cli import EXIT_RUNTIME, EXIT_USAGE, config_option, fail, load_settings, with_database
+from .cli import (
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    config_option,
+    fail,
+    load_settings,
+    with_database,
+)
 
 PROGRESS_EVERY_SECONDS = 0.2
 

@@ -22,11 +22,10 @@ from pydantic import (
     model_validator,
 )
 
-from .config_outputs import OutputSettings, VerpSettings, check_publishing
-from .config_http import HttpSettings, check_http
 from . import CONFIG_ENV
+from .config_http import HttpSettings, check_http
+from .config_outputs import OutputSettings, VerpSettings, check_publishing
 from .records import BounceClass
-
 
 
 class ConfigError(Exception):

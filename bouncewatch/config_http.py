@@ -115,6 +115,8 @@ def check_http(settings: Settings) -> None:
     if settings.http.enabled:
         read_token(settings)
     if settings.http.enabled and settings.http.console:
-        from .console.auth import check_console_settings  # the console's own cross-checks
+        from .console.auth import (
+            check_console_settings,  # the console's own cross-checks
+        )
 
         check_console_settings(settings)

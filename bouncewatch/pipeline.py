@@ -1,9 +1,11 @@
 """One poll cycle over one mailbox: fetch → parse → classify → ledger → store → move → blocklist.
 
 Order of effects per batch: everything the batch says is committed in one database
-transaction (with the moves it owes), then the messages are moved, then the owed moves are
-cleared. A crash anywhere leaves either nothing committed (the batch is fetched again) or
-committed work whose messages are recognised by fingerprint and only moved, never recounted.
+transaction (with the moves it owes); then, once MOVE_GROUP messages are owed or the cycle
+ends, the messages are moved and the owed moves cleared; then the outputs are published. A
+crash anywhere leaves either nothing committed (the batch is fetched again) or committed work
+whose owed moves the next cycle finishes, and whose messages, seen again, are recognised by
+fingerprint and only moved, never recounted.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import structlog
 from . import store, verp_sign
 from .addresses import domain_of, normalise
 from .alerts import AlertPolicy, update_sender_alerts
+from .analysis import Analyser, Analysis, Outcomes
 from .classify import ClassPolicy, is_sender_side
 from .config import MailboxSettings, Settings
 from .ledger import LedgerPolicy, apply_verdict, counts
-from .analysis import Analyser, Analysis, Outcomes, analyse, outcome_of  # noqa: F401 (re-exported)
 from .mailbox import Mailbox
 from .parse import parse_message
 from .records import (

@@ -31,8 +31,8 @@ from .lease import Leases
 from .mailbox import Mailbox, MailboxError
 from .oauth import TokenError
 from .observers import CycleObserver
-from .pipeline import Parser, process_folders, publish_blocklist, run_cycle
 from .parse import parse_message
+from .pipeline import Parser, process_folders, publish_blocklist, run_cycle
 from .records import CycleSummary
 
 log = structlog.get_logger("bouncewatch.worker")

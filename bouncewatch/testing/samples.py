@@ -8,9 +8,9 @@ from `SENDER` with subject `ORIGINAL_SUBJECT`, so tests can look for them.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from datetime import datetime, timezone
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 SENDER = "newsletter@example.com"
 ORIGINAL_SUBJECT = "Our November newsletter"

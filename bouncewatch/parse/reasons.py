@@ -302,6 +302,8 @@ def _another(ev: Evidence, text: str, sname: str) -> str:
                 # code naming the failure ("#4.4.3", a system error) says why
                 return reason
             return candidate
+    if reason and reason not in ("undefined", "expired") and matches(reason, text):
+        return reason  # the status code's reason, and the server's own words say the same
     head = ev.status[:3]
     if head in ("5.6", "4.6"):
         return "contenterror"

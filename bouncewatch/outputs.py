@@ -97,6 +97,8 @@ def _when(value: object) -> str:
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
         return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, str) and len(value) >= 19 and value[10] == " ":
+        return value[:10] + "T" + value[11:19] + "Z"  # SQLite's stored UTC text, read raw
     return str(value) if value else ""
 
 

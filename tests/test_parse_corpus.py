@@ -36,7 +36,7 @@ def figures() -> dict[str, float]:
 
 
 def test_corpus_files_present() -> None:
-    """The corpus copy holds every labelled file, so tests never depend on ../shared."""
+    """The corpus copy holds every labelled file, so tests never depend on files outside the repository."""
     labels = load_labels(CORPUS)
     assert len(labels) >= 300
     assert all((CORPUS / name).exists() for name in labels)

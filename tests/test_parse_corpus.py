@@ -52,3 +52,16 @@ def test_corpus_meets_targets(figures: dict[str, float]) -> None:
     """Recipients exact ≥97%, status ≥96%, class ≥97%, reason ≥90%, precision ≥99%."""
     for key, target in TARGETS.items():
         assert figures[key] >= target, (key, figures[key])
+
+
+def test_crlf_line_ends_read_like_lf():
+    """Every corpus email gives the same records with CRLF line ends, as IMAP delivers mail."""
+
+    differing = []
+    for path in sorted(CORPUS.glob("*.eml")):
+        raw = path.read_bytes().replace(b"\r\n", b"\n")
+        as_lf = parse_message(raw).records
+        as_crlf = parse_message(raw.replace(b"\n", b"\r\n")).records
+        if [(r.address, r.status, r.reason) for r in as_lf] != [(r.address, r.status, r.reason) for r in as_crlf]:
+            differing.append(path.name)
+    assert differing == []

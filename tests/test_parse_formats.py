@@ -253,3 +253,30 @@ def test_office365_mailto_link_gives_the_whole_address() -> None:
         "u@example.onmicrosoft.com<mailto:u@example.onmicrosoft.com>\nThe email address you entered couldn't be found.\n",
     )
     assert [r.address for r in parse_message(raw).records] == ["u@example.onmicrosoft.com"]
+
+
+def test_imail_server_wording_names_the_reason():
+    """An IMail Server (X-Mailer <SMTP32 v...>) bounce: its own wording gives the reason."""
+    raw = (
+        b"From: postmaster@mail.example.net\r\nTo: sender@example.com\r\nSubject: Undeliverable Mail\r\n"
+        b"X-Mailer: <SMTP32 v8.22>\r\nContent-Type: text/plain\r\n\r\n"
+        b"User mailbox exceeds allowed size: full@example.net\r\n\r\n"
+        b"Original message follows.\r\n\r\nFrom: sender@example.com\r\nTo: full@example.net\r\nSubject: hi\r\n\r\nhello\r\n"
+    )
+    records = parse_message(raw).records
+    assert [(r.address, r.reason) for r in records] == [("full@example.net", "mailboxfull")]
+
+
+def test_family_wording_matches_despite_padding():
+    """A Notes report padding its words with extra spaces still reads as user unknown."""
+    raw = (
+        b"From: POSTMASTER@gw.example.com\r\nTo: sender@example.com\r\nSubject: Undeliverable message\r\n"
+        b"Content-Type: text/plain\r\n\r\n"
+        b"------- Failure Reasons  --------\r\n\r\nUser  not listed in public Name & Address Book\r\n"
+        b"nobody@example.com\r\n\r\n\r\n------- Returned Message --------\r\n"
+        b"Received: from mx.example.org by gw.example.com (Lotus SMTP MTA v4.6.1) with SMTP;\r\n"
+        b"    Thu, 29 Apr 1999 23:45:00 +0900\r\n"
+        b"From: sender@example.com\r\nTo: sender@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+    )
+    records = parse_message(raw).records
+    assert [(r.address, r.reason) for r in records] == [("nobody@example.com", "userunknown")]

@@ -72,7 +72,16 @@ _ASCII_SAFE_PREFIXES = ("iso-8859-", "windows-125")
 
 
 def part_text(part: Message) -> str:
-    """The decoded text of a non-multipart part (charset errors replaced), cut to MAX_TEXT."""
+    """The decoded text of a non-multipart part (charset errors replaced), cut to MAX_TEXT,
+    with LF line ends whatever the message used (mail fetched over IMAP has CRLF)."""
+    return _lf(_part_text(part))
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _part_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):
         chunks = []

@@ -409,7 +409,7 @@ def family_reason(family: str, diagnostic: str, category: str = "") -> str:
     """The reason an MTA family's own wording (or PowerMTA's bounce category) gives, or ``""``."""
     if family == "powermta":
         return POWERMTA_CATEGORIES.get(category.strip().lower(), "")
-    text = diagnostic.lower()
+    text = " ".join(diagnostic.lower().split())  # reports pad and fold their wording
     for reason, phrases in FAMILY_PHRASES.get(family, {}).items():
         if any(p in text for p in phrases):
             return reason

@@ -1140,8 +1140,8 @@ RHOST_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # What particular MTA families write for a reason in their own words or categories (after the
-# message tables of Sisimai::Lhost::McAfee, Exchange2003, Notes, Domino, Outlook, Office365 and
-# PowerMTA). Applied only to messages of that family (see formats.family_of).
+# message tables of Sisimai::Lhost::McAfee, Exchange2003, Notes, Domino, IMailServer, Outlook,
+# Office365 and PowerMTA). Applied only to messages of that family (see formats.family_of).
 FAMILY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "mcafee": {
         "userunknown": ("user unknown", "unknown user", "no such user", "user not found",
@@ -1155,6 +1155,12 @@ FAMILY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "notes": {
         "userunknown": ("user not listed in public name & address book", "ディレクトリのリストにありません",
                         "not listed in domino directory", "domino ディレクトリには見つかりません"),
+    },
+    "imailserver": {
+        "hostunknown": ("unknown host",),
+        "userunknown": ("unknown user", "invalid final delivery userid"),
+        "mailboxfull": ("user mailbox exceeds allowed size",),
+        "virusdetected": ("requested action not taken: virus detected",),
     },
     "outlook": {
         "userunknown": ("requested action not taken: mailbox unavailable", "mailbox unavailable",

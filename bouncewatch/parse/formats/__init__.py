@@ -47,6 +47,8 @@ def family_of(view: MailView) -> str:
     local, _, domain = view.from_addr.partition("@")
     if local == "postmaster" and domain.startswith(_OUTLOOK_DOMAINS):
         return "outlook"
+    if view.header("X-Mailer").startswith("<SMTP32 v"):
+        return "imailserver"
     mailer = view.header("X-Mailer").lower() + " " + view.header("X-MimeOLE").lower()
     if "internet mail service" in mailer or "produced by microsoft exchange" in mailer:
         return "exchange2003"

@@ -87,8 +87,7 @@ class Daemon:
         self.request_stop()
 
     def _on_reload(self, _signum: int, _frame: FrameType | None) -> None:
-        self._reload.set()
-        self._attention.set()
+        self.request_reload()
 
     def request_stop(self) -> None:
         self.stop.set()

@@ -62,10 +62,6 @@ class ParsedMessage:
     original_message_id: str = ""  # Message-ID of the returned original, where present
     notes: tuple[str, ...] = ()  # e.g. "truncated at 10485760 bytes"
 
-    @property
-    def is_bounce(self) -> bool:
-        return bool(self.records)
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:

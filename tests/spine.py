@@ -81,6 +81,17 @@ class Deployment:
         return {k: v for k, v in self.dovecot.folder_counts(USER).items() if v}
 
 
+def v1_sqlite_database(directory: Path) -> str:
+    """An SQLite file made by schema version 1 (tests/data), with a few rows; returns its URL."""
+    import sqlite3
+
+    path = directory / "old.db"
+    connection = sqlite3.connect(path)
+    connection.executescript((Path(__file__).parent / "data" / "schema_v1.sqlite.sql").read_text())
+    connection.close()
+    return f"sqlite:///{path}"
+
+
 def fresh_postgres_database(server_url: str, name: str) -> str:
     """Create an empty database on the server of `server_url`; return its URL."""
     import psycopg2

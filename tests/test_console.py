@@ -7,7 +7,6 @@ import http.cookiejar
 import os
 import re
 import shutil
-import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +23,7 @@ from bouncewatch.records import AddressState
 from bouncewatch.testing import samples
 
 from .daemonkit import RunningDaemon, wait_for, write_config
+from .spine import v1_sqlite_database
 from .test_http import _free_port
 
 DATA = Path(__file__).parent / "data"
@@ -143,11 +143,7 @@ def test_blocked_list_keyset_paging_and_filters(tmp_path):
 
 def test_v2_database_gets_the_console_indexes(tmp_path):
     """Upgrading an old database runs step 3: the console's indexes exist and the version is 3."""
-    path = tmp_path / "old.db"
-    connection = sqlite3.connect(path)
-    connection.executescript((DATA / "schema_v1.sqlite.sql").read_text())
-    connection.close()
-    store.open_database(f"sqlite:///{path}")
+    store.open_database(v1_sqlite_database(tmp_path))
     try:
         assert store.schema_version() == store.SCHEMA_VERSION == 3
         names = {row[0] for row in store.database_proxy.obj.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from bouncewatch import store
 
-from .spine import drop_postgres_database, fresh_postgres_database
+from .spine import drop_postgres_database, fresh_postgres_database, v1_sqlite_database
 
 DATA = Path(__file__).parent / "data"
 
@@ -29,16 +28,13 @@ def check_upgraded() -> None:
 
 def test_sqlite_v1_database_upgrades(tmp_path):
     """An SQLite file with the v1 schema and rows is upgraded to the current version on open."""
-    path = tmp_path / "old.db"
-    connection = sqlite3.connect(path)
-    connection.executescript((DATA / "schema_v1.sqlite.sql").read_text())
-    connection.close()
-    store.open_database(f"sqlite:///{path}")
+    url = v1_sqlite_database(tmp_path)
+    store.open_database(url)
     try:
         check_upgraded()
     finally:
         store.close_database()
-    store.open_database(f"sqlite:///{path}")  # a second open finds nothing to do
+    store.open_database(url)  # a second open finds nothing to do
     try:
         assert store.schema_version() == store.SCHEMA_VERSION
     finally:

@@ -26,7 +26,6 @@ from .daemonkit import RunningDaemon, wait_for, write_config
 from .spine import v1_sqlite_database
 from .test_http import _free_port
 
-DATA = Path(__file__).parent / "data"
 HOSTILE = '"<script>alert(1)</script>"@x.example'
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]

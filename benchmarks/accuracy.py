@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scoring import Score, load_labels, score  # noqa: E402
 
-from bouncewatch.classify import classify  # noqa: E402
 from bouncewatch.parse import parse_message  # noqa: E402
 from bouncewatch.records import BounceRecord  # noqa: E402
+from bouncewatch.rules.classify import classify  # noqa: E402
 
 SISIMAI_SCRIPT = Path(__file__).resolve().parent / "sisimai_json.pl"
 
@@ -115,7 +115,7 @@ def cli_command() -> list[str] | None:
 _LOOP = (
     "import sys, json\n"
     "from bouncewatch.parse import parse_message\n"
-    "from bouncewatch.classify import classify\n"
+    "from bouncewatch.rules.classify import classify\n"
     "for path in sys.argv[1:]:\n"
     "    recs = parse_message(open(path, 'rb').read()).records\n"
     "    print(json.dumps({'file': path, 'recipients': [{'address': r.address, 'status': r.status,"

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bouncewatch import config, store
-from bouncewatch.http_api import Sources, create_app
+from bouncewatch.web.api import Sources, create_app
 
 REASONS = [("hard: userunknown 5.1.1", "userunknown", "5.1.1", "hard", False, 70),
            ("5 consecutive soft bounces (last soft: mailboxfull 4.2.2)", "mailboxfull", "4.2.2", "soft", False, 20),

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bouncewatch import config, store
-from bouncewatch.pipeline import run_cycle
 from bouncewatch.records import CycleSummary
+from bouncewatch.service.pipeline import run_cycle
 from bouncewatch.testing.dovecot import ThrowawayDovecot
 
 USER = "bounces"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bouncewatch.addresses import normalise
+from bouncewatch.rules.addresses import normalise
 
 
 @pytest.mark.parametrize(

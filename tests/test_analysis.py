@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bouncewatch.analysis import MIN_MESSAGES_FOR_WORKERS, Analyser, Analysis, analyse_each
-from bouncewatch.classify import ClassPolicy
+from bouncewatch.rules.classify import ClassPolicy
+from bouncewatch.service.analysis import MIN_MESSAGES_FOR_WORKERS, Analyser, Analysis, analyse_each
 from bouncewatch.testing import samples
 
 from .spine import USER, Deployment

@@ -11,8 +11,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from bouncewatch.config import MailboxSettings
-from bouncewatch.mailbox import Mailbox, MailboxError
-from bouncewatch.oauth import TokenCache
+from bouncewatch.imap.mailbox import Mailbox, MailboxError
+from bouncewatch.imap.oauth import TokenCache
 from bouncewatch.testing import samples
 from bouncewatch.testing.dovecot import ThrowawayDovecot
 
@@ -78,7 +78,7 @@ def test_xoauth2_refetches_a_refused_token(tmp_path, monkeypatch):
     the test server accepts exactly the token "fresh-token"; only the provider is simulated.
     """
     cache = TokenCache()
-    monkeypatch.setattr("bouncewatch.mailbox.tokens", cache)
+    monkeypatch.setattr("bouncewatch.imap.mailbox.tokens", cache)
     with ThrowawayDovecot(users={USER: "fresh-token"}, fast=True) as server:
         settings = _mailbox(
             server, host="127.0.0.1", port=server.port, security="none", password=None,
@@ -95,7 +95,7 @@ def test_xoauth2_refetches_a_refused_token(tmp_path, monkeypatch):
 def test_xoauth2_refused_twice_is_a_clear_error(tmp_path, monkeypatch):
     """A token refused even when fresh gives a login error naming the token, never its value."""
     cache = TokenCache()
-    monkeypatch.setattr("bouncewatch.mailbox.tokens", cache)
+    monkeypatch.setattr("bouncewatch.imap.mailbox.tokens", cache)
     with ThrowawayDovecot(fast=True) as server:
         settings = _mailbox(
             server, host="127.0.0.1", port=server.port, security="none", password=None,

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bouncewatch.backoff import Backoff
+from bouncewatch.service.backoff import Backoff
 
 
 def test_no_failure_no_wait():

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from bouncewatch.blocklist import ShrinkRefused, publish, render_text
+from bouncewatch.publish.files import ShrinkRefused, publish, render_text
 
 
 def test_render_is_sorted_lowercase_unique():

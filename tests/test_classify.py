@@ -2,8 +2,8 @@
 
 import pytest
 
-from bouncewatch.classify import ClassPolicy, classify
 from bouncewatch.records import BounceClass, BounceRecord
+from bouncewatch.rules.classify import ClassPolicy, classify
 
 
 @pytest.mark.parametrize(

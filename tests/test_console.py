@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 from bouncewatch import config, store
 from bouncewatch.cli import main as cli_main
-from bouncewatch.console.auth import parse_users, write_user
-from bouncewatch.http_api import Sources, create_app
 from bouncewatch.records import AddressState
 from bouncewatch.testing import samples
+from bouncewatch.web.api import Sources, create_app
+from bouncewatch.web.console.auth import parse_users, write_user
 
 from .daemonkit import RunningDaemon, wait_for, write_config
 from .spine import v1_sqlite_database

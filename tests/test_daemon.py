@@ -14,13 +14,13 @@ from structlog.testing import capture_logs
 
 from bouncewatch import config, store
 from bouncewatch.config import BlocklistSettings
-from bouncewatch.daemon import Daemon
-from bouncewatch.lease import FileLeases
 from bouncewatch.parse import parse_message
-from bouncewatch.pipeline import run_cycle
+from bouncewatch.service.daemon import Daemon
+from bouncewatch.service.pipeline import run_cycle
+from bouncewatch.service.worker import MailboxWorker
+from bouncewatch.store.leases import FileLeases
 from bouncewatch.testing import samples
 from bouncewatch.testing.dovecot import ThrowawayDovecot
-from bouncewatch.worker import MailboxWorker
 
 from .daemonkit import RunningDaemon, inbox_count, wait_for, write_config
 from .spine import USER

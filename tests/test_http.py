@@ -14,11 +14,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bouncewatch import config
-from bouncewatch.config_http import split_listen
-from bouncewatch.healthcheck import judge_all, report
+from bouncewatch.config.http import split_listen
+from bouncewatch.service.worker import Health
 from bouncewatch.testing import samples
 from bouncewatch.testing.dovecot import ThrowawayDovecot
-from bouncewatch.worker import Health
+from bouncewatch.web.health import judge_all, report
 
 from .daemonkit import RunningDaemon, inbox_count, wait_for, write_config
 from .spine import USER

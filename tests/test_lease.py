@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from bouncewatch.lease import FileLeases, leases_for
+from bouncewatch.store.leases import FileLeases, leases_for
 
 from .daemonkit import RunningDaemon, database_snapshot, inbox_count, mail_mix, wait_for, write_config
 from .spine import USER, drop_postgres_database, fresh_postgres_database

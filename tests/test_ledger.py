@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
-from bouncewatch.ledger import LedgerPolicy, apply_verdict, block_by_hand, unblock
 from bouncewatch.records import AddressState, BounceClass, BounceRecord, Verdict
+from bouncewatch.rules.ledger import LedgerPolicy, apply_verdict, block_by_hand, unblock
 
 AT = datetime(2026, 1, 1, 12, 0, 0)
 POLICY = LedgerPolicy(soft_limit=5)

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-
 from bouncewatch import store
 from bouncewatch.testing import samples
 
@@ -39,7 +38,7 @@ def test_same_bounces_in_two_folders_count_once(deployment):
         'password = "secret"\nfolder = "Returns"\narchive = "Bounces"\n'
     )
     settings = deployment.settings()
-    from bouncewatch.pipeline import run_cycle
+    from bouncewatch.service.pipeline import run_cycle
 
     store.open_database(settings.database_url)
     try:

@@ -19,8 +19,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from bouncewatch import config, store
-from bouncewatch.blocklist import ShrinkRefused, render_text
-from bouncewatch.outputs import (
+from bouncewatch.publish.files import ShrinkRefused, render_text
+from bouncewatch.publish.outputs import (
     FIELDS,
     OutputCommandFailed,
     OutputSpec,
@@ -210,7 +210,7 @@ def test_failing_write_leaves_old_file_and_no_temp(tmp_path):
 KILLED_WRITER = """
 import os, signal, sys
 from pathlib import Path
-from bouncewatch.outputs import OutputSpec, Row, publish_outputs
+from bouncewatch.publish.outputs import OutputSpec, Row, publish_outputs
 
 def rows():
     for i in range(200000):

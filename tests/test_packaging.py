@@ -35,7 +35,7 @@ def test_wheel_installs_in_a_fresh_venv_and_runs(tmp_path):
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"bouncewatch, version {__version__}"
     templates = subprocess.run(
-        [str(python), "-c", "import bouncewatch.console, pathlib; print(sorted(p.name for p in (pathlib.Path(bouncewatch.console.__file__).parent / 'templates').iterdir()))"],
+        [str(python), "-c", "import bouncewatch.web.console, pathlib; print(sorted(p.name for p in (pathlib.Path(bouncewatch.web.console.__file__).parent / 'templates').iterdir()))"],
         capture_output=True,
         text=True,
     )

@@ -12,8 +12,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from scoring import load_labels, score  # noqa: E402
 
-from bouncewatch.classify import classify  # noqa: E402
 from bouncewatch.parse import parse_message  # noqa: E402
+from bouncewatch.rules.classify import classify  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus" / "sisimai"
 TARGETS = {"recipients_exact": 97.0, "status": 96.0, "class": 97.0, "reason": 90.0, "precision": 99.0}

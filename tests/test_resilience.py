@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from bouncewatch import config, store
-from bouncewatch.pipeline import run_cycle
+from bouncewatch.service.pipeline import run_cycle
 from bouncewatch.testing.dovecot import ThrowawayDovecot
 
 from .daemonkit import (

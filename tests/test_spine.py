@@ -125,8 +125,8 @@ def test_same_message_in_a_new_folder_is_not_counted_again(sqlite_deployment):
 CRASH_AFTER_COMMIT = """
 import os, sys
 from bouncewatch import config, store
-from bouncewatch.mailbox import Mailbox
-from bouncewatch.pipeline import run_cycle
+from bouncewatch.imap.mailbox import Mailbox
+from bouncewatch.service.pipeline import run_cycle
 
 def die(self, uids, folder):
     os._exit(137)  # the process dies after the batch was committed, before any move

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from bouncewatch.publish.verp_sign import Signer, encode_address, return_paths
 from bouncewatch.testing import samples
-from bouncewatch.verp_sign import Signer, encode_address, return_paths
 
 from .spine import Deployment
 

@@ -15,8 +15,7 @@ from ..records import BounceRecord, ParsedMessage
 from . import arf, autoreply, dsn, fallback, textreport
 from .fastmime import parse_bytes_typed
 from .finalize import Draft, finalize, find_command
-from .formats import DETECTORS as FORMAT_DETECTORS
-from .formats import PRE_DSN, family_of
+from .formats import DETECTORS as FORMAT_DETECTORS, PRE_DSN, family_of
 from .formats.generic import looks_like_bounce
 from .mailview import MailView, build_view
 from .reasons import family_reason

@@ -3,6 +3,6 @@
 Nothing in the daemon imports this package.
 """
 
-from bouncewatch.testing.dovecot import ThrowawayDovecot
+from .dovecot import ThrowawayDovecot
 
 __all__ = ["ThrowawayDovecot"]

@@ -43,7 +43,7 @@ from itertools import count
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 
-from imapclient import IMAPClient, imap_utf7
+from ..imap import IMAPClient, encode_folder_name
 
 START_TIMEOUT = 10.0
 STOP_GRACE = 0.5
@@ -59,10 +59,16 @@ def _program(name: str, hint: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int = 2) -> list[int]:
+    """`count` distinct free ports: the sockets stay bound until all are picked."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _die_with_parent() -> None:
@@ -115,8 +121,7 @@ class ThrowawayDovecot:
         if os.geteuid() == 0:
             _check_enterable(self.root)
         self.fast = fast
-        self.port = _free_port()
-        self.ssl_port = _free_port()
+        self.port, self.ssl_port = _free_ports()
         self.ca_file = self.root / "cert.pem"
         self.log_path = self.root / "dovecot.log"
         self._passwd = self.root / "passwd"
@@ -170,11 +175,11 @@ class ThrowawayDovecot:
                 self._started_once = True
                 return self
             except RuntimeError as error:
-                # Another process may have taken a port between _free_port() and now: pick
+                # Another process may have taken a port between _free_ports() and now: pick
                 # new ones, unless restart() promised the same ports.
                 if self._started_once or attempt == 2 or "in use" not in str(error):
                     raise
-                self.port, self.ssl_port = _free_port(), _free_port()
+                self.port, self.ssl_port = _free_ports()
         return self
 
     def _start_once(self) -> None:
@@ -284,7 +289,7 @@ class ThrowawayDovecot:
         base = self.root / "mail" / user
         if folder.upper() == "INBOX":
             return base
-        return base / ("." + imap_utf7.encode(folder).decode("ascii").replace("/", "."))
+        return base / ("." + encode_folder_name(folder).replace("/", "."))
 
     def deliver(self, user: str, messages: Iterable[bytes], folder: str = "INBOX") -> int:
         """Write messages straight into the Maildir (tmp/, then rename into new/); return how many.

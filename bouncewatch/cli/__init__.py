@@ -1,0 +1,326 @@
+"""Command line: turns arguments into calls; the only place that prints for people.
+
+Exit codes everywhere: 0 ok, 1 a runtime failure, 2 a usage or config error.
+
+Commands load their modules when they run (and command groups of other modules load when
+named), so `bouncewatch parse` starts without pydantic, peewee or imapclient.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from .. import CONFIG_ENV, __version__
+
+if TYPE_CHECKING:
+    from .. import config
+    from ..records import CycleSummary
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_RUNTIME = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str, code: int = EXIT_RUNTIME) -> None:
+    click.echo(f"bouncewatch: {message}", err=True)
+    sys.exit(code)
+
+
+def load_settings(path: str | None) -> config.Settings:
+    from .. import config
+
+    try:
+        return config.load(path)
+    except config.ConfigError as exc:
+        fail(f"config error: {exc}", EXIT_USAGE)
+        raise  # unreachable; keeps type checkers content
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "-c",
+        "--config",
+        "config_file",
+        envvar=CONFIG_ENV,
+        metavar="FILE",
+        help=f"Config file (TOML). Default: ${CONFIG_ENV}.",
+    )(func)
+
+
+def with_database(func: F) -> F:
+    """Load settings, set up logging and open the database around a command."""
+
+    @wraps(func)
+    def wrapper(config_file: str | None, **kwargs: Any) -> Any:
+        from .. import logs, store
+
+        settings = load_settings(config_file)
+        logs.configure(settings.log.level, settings.log.format)
+        try:
+            store.open_database(settings.database_url)
+        except Exception as exc:  # noqa: BLE001 - any driver's error, told plainly
+            fail(f"cannot open database {_safe_url(settings.database_url)}: {exc}")
+        try:
+            return func(settings, **kwargs)
+        finally:
+            store.close_database()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without a password in it."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url
+
+
+class LazyGroup(click.Group):
+    """A group whose commands from other modules are imported only when named (click's recipe)."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands  # name → "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands:
+            module_name, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            module = importlib.import_module(module_name, __package__)
+            return getattr(module, attribute)
+        return super().get_command(ctx, cmd_name)
+
+
+# Commands that live in other modules: name → "module:function".
+LAZY_COMMANDS = {
+    "status": ".addresses:status",
+    "history": ".addresses:history",
+    "list": ".addresses:list_command",
+    "block": ".addresses:block",
+    "unblock": ".addresses:unblock_command",
+    "delivered": ".addresses:delivered",
+    "report": ".addresses:report",
+    "export": ".outputs:export",
+    "publish": ".outputs:publish",
+    "verp": ".outputs:verp",
+    "console": ".console:console",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, prog_name="bouncewatch")
+def main() -> None:
+    """Watch a bounce mailbox over IMAP and keep a blocklist of addresses not to mail again."""
+
+
+# -- poll / run -----------------------------------------------------------------------------
+
+
+def _print_summary(summary: CycleSummary) -> None:
+    classes = ", ".join(f"{k} {v}" for k, v in sorted(summary.records_by_class.items())) or "none"
+    folders = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "none"
+    click.echo(
+        f"{summary.mailbox}: {summary.messages} messages; records: {classes}; "
+        f"newly blocked: {len(summary.newly_blocked)}"
+    )
+    click.echo(f"  archived: {folders}")
+    if summary.skipped_duplicates:
+        click.echo(f"  already processed (moved only): {summary.skipped_duplicates}")
+    if summary.quarantined:
+        click.echo(f"  unreadable (quarantined in Unrecognized): {summary.quarantined}")
+    for address in summary.newly_blocked:
+        click.echo(f"  blocked: {address}")
+
+
+@main.command()
+@config_option
+@with_database
+def poll(settings: config.Settings) -> None:
+    """Run one cycle over every mailbox, print what it did, and exit.
+
+    \b
+    Example:
+      bouncewatch poll -c /etc/bouncewatch.toml
+    """
+    from .. import store
+    from ..imap.mailbox import MailboxError
+    from ..publish.files import ShrinkRefused
+    from ..service.pipeline import publish_blocklist, run_cycle
+
+    if not settings.mailboxes:
+        fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
+    failures = []
+    for mailbox in settings.mailboxes:
+        try:
+            _print_summary(run_cycle(settings, mailbox))
+        except (MailboxError, ShrinkRefused) as exc:
+            failures.append(f"mailbox {mailbox.name}: {exc}")
+        except OSError as exc:
+            failures.append(f"mailbox {mailbox.name}: {exc}")
+    try:
+        publish_blocklist(settings)
+    except ShrinkRefused as exc:
+        failures.append(str(exc))
+    click.echo(f"blocklist: {settings.blocklist_path} ({store.count_blocked()} addresses)")
+    for failure in failures:
+        click.echo(f"bouncewatch: {failure}", err=True)
+    if failures:
+        sys.exit(EXIT_RUNTIME)
+
+
+@main.command()
+@config_option
+@with_database
+def run(settings: config.Settings) -> None:
+    """Run as a daemon: poll every mailbox on its interval until SIGTERM or SIGINT.
+
+    \b
+    Example:
+      bouncewatch run -c /etc/bouncewatch.toml
+    """
+    from .. import config
+    from ..service.daemon import run as run_daemon
+
+    def endpoint_factory(settings: config.Settings, health: Any) -> Any:
+        # Flask, waitress, prometheus_client: imported only when [http] is enabled.
+        from ..web.server import HttpService
+
+        return HttpService(settings, health)
+
+    if not settings.mailboxes:
+        fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
+    config_file = click.get_current_context().params.get("config_file")
+    sys.exit(run_daemon(settings, config.config_path(config_file), endpoint_factory))  # the path: for SIGHUP
+
+
+@main.command()
+@click.option("--config-only", is_flag=True, help="Only validate the config; connect to nothing.")
+@config_option
+def check(config_file: str | None, config_only: bool) -> None:
+    """Check the config and each mailbox: capabilities, folders, what a first run would create.
+
+    Exit 0 when all is well, 1 when a mailbox cannot be used (the reason is printed),
+    2 when the config is invalid.
+
+    \b
+    Examples:
+      bouncewatch check --config-only -c /etc/bouncewatch.toml
+      bouncewatch check -c /etc/bouncewatch.toml
+    """
+    from .. import config, logs
+    from ..imap.mailbox import Mailbox, MailboxError
+
+    settings = load_settings(config_file)
+    if not settings.mailboxes:
+        fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
+    click.echo(f"config: {config.config_path(config_file)}: valid, {len(settings.mailboxes)} mailbox(es)")
+    if config_only:
+        return
+    logs.configure(settings.log.level, settings.log.format)
+    problems: list[str] = []
+    for mailbox in settings.mailboxes:
+        click.echo(
+            f"mailbox {mailbox.name}: {mailbox.username} at {mailbox.host}:{mailbox.effective_port} "
+            f"({mailbox.security}{', XOAUTH2' if mailbox.uses_oauth2 else ''})"
+        )
+        try:
+            with Mailbox(mailbox) as box:
+                capabilities = sorted(c.decode(errors="replace") for c in box.capabilities())
+                click.echo(f"  capabilities: {' '.join(capabilities)}")
+                click.echo(f"  folders: {', '.join(box.folders()) or '(none)'}")
+                for folder in mailbox.folder_list:
+                    if not box.client.folder_exists(folder):
+                        problems.append(f"mailbox {mailbox.name}: watched folder {folder!r} does not exist")
+                missing = box.missing_archive_folders()
+                click.echo(f"  would create: {', '.join(missing) or 'nothing (archive folders exist)'}")
+                if "MOVE" not in capabilities and "UIDPLUS" not in capabilities:
+                    problems.append(f"mailbox {mailbox.name}: server has neither MOVE nor UIDPLUS")
+                if mailbox.idle and "IDLE" not in capabilities:
+                    click.echo("  note: idle = true, but the server has no IDLE; it will be polled")
+        except MailboxError as exc:
+            problems.append(f"mailbox {mailbox.name}: {exc}")
+    for problem in problems:
+        click.echo(f"bouncewatch: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_RUNTIME)
+    click.echo("all mailboxes ok")
+
+
+# -- parse ----------------------------------------------------------------------------------
+
+
+def _analyse_file(path: str) -> dict[str, Any]:
+    from ..parse import parse_message
+    from ..rules.classify import ClassPolicy, classify
+
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        return {"file": path, "recipients": [], "error": exc.strerror or str(exc)}
+    parsed = parse_message(raw)
+    policy = ClassPolicy()
+    recipients = []
+    for record in parsed.records:
+        verdict = classify(record, policy)
+        recipients.append(
+            {
+                "address": record.address,
+                "status": record.status,
+                "reply_code": record.reply_code,
+                "reason": record.reason,
+                "class": verdict.bounce_class.value,
+                "action": record.action,
+                "diagnostic": record.diagnostic,
+            }
+        )
+    return {"file": path, "recipients": recipients}
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
+@click.argument("files", nargs=-1, required=True)
+def parse(as_json: bool, files: Sequence[str]) -> None:
+    """Analyse email files (bounces) without any server; '-' reads standard input.
+
+    \b
+    Examples:
+      bouncewatch parse bounce.eml
+      bouncewatch parse --json *.eml | jq .
+    """
+    unreadable = False
+    # click.echo's stream, written without echo's flush per line (thousands of files: one
+    # write system call each); flushed once at the end
+    out = click.get_text_stream("stdout")
+    for path in files:
+        result = _analyse_file(path)
+        unreadable |= "error" in result
+        if as_json:
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            continue
+        if "error" in result:
+            click.echo(f"{path}: cannot read: {result['error']}")
+            continue
+        if not result["recipients"]:
+            click.echo(f"{path}: not a bounce")
+        for r in result["recipients"]:
+            codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
+            click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes}".rstrip())
+    out.flush()
+    sys.exit(EXIT_RUNTIME if unreadable else 0)

@@ -1,0 +1,140 @@
+"""The `[http]` section: the daemon's HTTP endpoint (health, metrics, read-only API), off by default.
+
+    [http]
+    enabled = true
+    listen = "127.0.0.1:9117"      # host:port; "[::1]:9117" for IPv6; loopback unless written
+    token_file = "/etc/bouncewatch/http.token"   # optional: bearer token for the /v1 routes
+
+A non-loopback `listen` is only ever what the file says (the default is loopback); without a
+token the daemon logs a warning for it at start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+if TYPE_CHECKING:
+    from . import Settings
+
+DEFAULT_LISTEN = "127.0.0.1:9117"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses, where plain IMAP cannot be overheard."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """"host:port" or "[v6]:port" → (host, port); ValueError with a message for a person."""
+    text = listen.strip()
+    if text.endswith("]"):
+        raise ValueError(f"the port is missing, e.g. '[::1]:9117' (got {listen!r})")
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"must be host:port, e.g. {DEFAULT_LISTEN!r} or '[::1]:9117' (got {listen!r})")
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError(f"an IPv6 address goes in brackets, e.g. '[::1]:9117' (got {listen!r})")
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"not an IPv6 address in the brackets (got {listen!r})") from None
+    elif ":" in host:
+        raise ValueError(f"put an IPv6 address in brackets, e.g. '[::1]:9117' (got {listen!r})")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"the port must be a number from 1 to 65535 (got {listen!r})")
+    return host, int(port_text)
+
+
+class HttpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    listen: str = DEFAULT_LISTEN
+    token_file: Path | None = None  # relative: to the config file
+    # The review console under / (bouncewatch/console/): off unless asked for.
+    console: bool = False
+    users_file: Path | None = None  # "name:argon2-hash" lines (bouncewatch console adduser)
+    trusted_user_header: str | None = None  # e.g. "X-Remote-User", set by a reverse proxy
+    trusted_proxies: list[str] = []  # addresses/networks whose trusted_user_header is believed
+    secret_key_file: Path | None = None  # session signing key; default: generated in the state dir
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {item!r}") from None
+        return [item.strip() for item in value]
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        split_listen(value)
+        return value.strip()
+
+    @property
+    def host(self) -> str:
+        return split_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return split_listen(self.listen)[1]
+
+
+def token_path(settings: Settings) -> Path | None:
+    path = settings.http.token_file
+    if path is None:
+        return None
+    return path if path.is_absolute() else settings.config_dir / path
+
+
+def read_token(settings: Settings) -> str | None:
+    """The bearer token from `token_file` (surrounding whitespace stripped), or None without one.
+
+    Raises ValueError("http.token_file: ...") when the file cannot be read or is empty.
+    """
+    path = token_path(settings)
+    if path is None:
+        return None
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"http.token_file: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"http.token_file: {path} is not UTF-8 text") from None
+    if not token:
+        raise ValueError(f"http.token_file: {path} is empty")
+    return token
+
+
+def check_http(settings: Settings) -> None:
+    """Cross-checks that need the config directory; raise ValueError("key: message")."""
+    if settings.http.enabled:
+        read_token(settings)
+    if settings.http.enabled and settings.http.console:
+        check_console_settings(settings)
+
+
+def check_console_settings(settings: Settings) -> None:
+    """Raise ValueError("console: ...") for a console that would be open to the network."""
+    http = settings.http
+    if http.trusted_user_header is not None and not http.trusted_proxies:
+        raise ValueError("trusted_user_header: set trusted_proxies to the reverse proxy's address")
+    if not is_loopback(http.host) and http.users_file is None and http.trusted_user_header is None:
+        raise ValueError(
+            f"console: {http.listen} is not loopback; set users_file (bouncewatch console adduser) "
+            "or trusted_user_header with trusted_proxies"
+        )

@@ -1,0 +1,79 @@
+"""Is each mailbox healthy? A pure judgement over worker.Health values, for GET /healthz.
+
+A mailbox is healthy when its last successful cycle is at most 3 expected periods old (the
+period: `interval_seconds`; for an IDLE mailbox watching one folder, the IDLE renew time, since
+a cycle then runs only when mail arrives or IDLE is renewed), or when it is in lease standby
+(another instance holds it, which is this instance working as meant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..config import MailboxSettings, Settings
+from ..service.worker import Health
+
+PERIODS_ALLOWED = 3
+
+
+def expected_period(settings: Settings, mailbox: MailboxSettings) -> float:
+    """Seconds between two successful cycles of a working mailbox, at most."""
+    interval = settings.poll.interval_seconds
+    if mailbox.idle and len(mailbox.folder_list) == 1:
+        return max(interval, settings.daemon.idle_renew_seconds)
+    return interval
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    name: str
+    healthy: bool
+    detail: str  # one line for a person: why (not) healthy
+    health: Health
+
+    def as_json(self) -> dict[str, Any]:
+        h = self.health
+        return {
+            "name": self.name,
+            "healthy": self.healthy,
+            "state": h.state,
+            "detail": self.detail,
+            "last_success": h.last_success.isoformat(timespec="seconds") if h.last_success else None,
+            "last_error": h.last_error,
+            "consecutive_failures": h.consecutive_failures,
+        }
+
+
+def judge(mailbox: MailboxSettings, health: Health, settings: Settings, now: datetime) -> Verdict:
+    """The verdict on one mailbox at `now` (aware UTC)."""
+    name = mailbox.name
+    if health.state == "standby":
+        return Verdict(name, True, "standby: another instance holds this mailbox's lease", health)
+    allowed = PERIODS_ALLOWED * expected_period(settings, mailbox)
+    error = f" (last error: {health.last_error})" if health.last_error else ""
+    if health.last_success is None:
+        if health.state == "starting":
+            return Verdict(name, False, "no cycle finished yet", health)
+        return Verdict(name, False, f"no successful cycle yet{error}", health)
+    age = (now - health.last_success).total_seconds()
+    if age <= allowed:
+        return Verdict(name, True, f"last successful cycle {age:.0f} s ago", health)
+    return Verdict(name, False, f"no successful cycle for {age:.0f} s{error}", health)
+
+
+def judge_all(settings: Settings, healths: Mapping[str, Health], now: datetime) -> list[Verdict]:
+    """A verdict per configured mailbox (one not yet reported counts as starting)."""
+    return [judge(m, healths.get(m.name) or Health(m.name), settings, now) for m in settings.mailboxes]
+
+
+def report(verdicts: list[Verdict]) -> tuple[bool, dict[str, Any]]:
+    """(all healthy?, the JSON document of /healthz)."""
+    failing = [v for v in verdicts if not v.healthy]
+    document: dict[str, Any] = {"status": "failing" if failing else "ok"}
+    if failing:
+        document["reason"] = "; ".join(f"{v.name}: {v.detail}" for v in failing)
+    document["mailboxes"] = [v.as_json() for v in verdicts]
+    return not failing, document

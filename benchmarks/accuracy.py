@@ -37,7 +37,7 @@ def record_dict(rec: BounceRecord) -> dict:
     return {
         "address": rec.address, "status": rec.status, "reply_code": rec.reply_code,
         "reason": rec.reason, "class": classify(rec).bounce_class.value, "action": rec.action,
-        "diagnostic": rec.diagnostic,
+        "diagnostic": rec.diagnostic, "final_address": getattr(rec, "final_address", "") or "",
     }
 
 
@@ -150,7 +150,12 @@ def row(name: str, s: Score | None, with_fields: bool = True) -> str:
     cells = [figures["recipients_exact"], figures["precision"], figures["recall"]]
     cells += [figures["status"], figures["class"], figures["reason"]] if with_fields else []
     text = "".join(f"{c:>10.1f}" for c in cells)
-    return f"{name:<14}{text}" + ("" if with_fields else "       -" * 3)
+    if not with_fields:
+        return f"{name:<14}{text}" + "         -" * 6
+    return (
+        f"{name:<14}{text}{s.wrong_blocks:>8d}{s.missed_blocks:>8d}"
+        f"{figures['onhold_undefined']:>9.1f}%"
+    )
 
 
 def main() -> None:
@@ -169,10 +174,14 @@ def main() -> None:
     sisimai = score(sisimai_results(files), labels) if have_sisimai else None
 
     print(f"corpus: {args.corpus} ({len(files)} files)")
-    print(f"{'parser':<14}{'exact%':>10}{'precision':>10}{'recall':>10}{'status%':>10}{'class%':>10}{'reason%':>10}")
+    print(
+        f"{'parser':<14}{'exact%':>10}{'precision':>10}{'recall':>10}{'status%':>10}{'class%':>10}"
+        f"{'reason%':>10}{'wrong':>8}{'missed':>8}{'vague':>10}"
+    )
     print(row("bouncewatch", ours))
     print(row("flufl.bounce", flufl, with_fields=False))
     print(row("sisimai", sisimai) if have_sisimai else "sisimai       (skipped: perl or libsisimai-perl not installed)")
+    print("(wrong / missed: wrong and missed blocks; vague: share of records with reason onhold or undefined)")
     if args.failures:
         print("\nbouncewatch failures:")
         for line in ours.failures:

@@ -41,6 +41,7 @@ LIBRARY_ROOMS = {
     "waitress": "web",
     "prometheus_client": "web",
     "click": "cli",
+    "dnslib": "testing",
 }
 
 MAX_TOP_LEVEL_MODULES = 12

@@ -25,6 +25,7 @@ from .. import CONFIG_ENV
 from ..records import BounceClass
 from .http import HttpSettings, check_http, is_loopback
 from .outputs import OutputSettings, VerpSettings, check_publishing
+from .providers import ProviderSettings, WebhookSettings, check_providers
 
 
 class ConfigError(Exception):
@@ -181,12 +182,15 @@ class Settings(_Section):
     outputs: list[OutputSettings] = Field(default_factory=list)  # [[outputs]], beside [blocklist]
     verp: VerpSettings = VerpSettings()
     http: HttpSettings = HttpSettings()  # the daemon's HTTP endpoint (config/http.py)
+    providers: list[ProviderSettings] = Field(default_factory=list)  # events from sending services
+    webhooks: list[WebhookSettings] = Field(default_factory=list)  # events out (config/providers.py)
     config_dir: Path = Path(".")  # filled by load(); not a file key
 
     @model_validator(mode="after")
     def _check_publishing(self) -> Settings:
         check_publishing(self)  # output paths, VERP key files (config/outputs.py)
-        check_http(self)  # [http] token_file (config/http.py)
+        check_http(self)  # [http] token_file, keys that need enabled or console (config/http.py)
+        check_providers(self)  # [[providers]] and [[webhooks]] secrets (config/providers.py)
         return self
 
     @field_validator("mailboxes")
@@ -231,6 +235,8 @@ def _one_line(error: ValidationError) -> str:
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
+    elif first["type"] == "missing":
+        message = "missing"
     # Validators report "key: message" for keys they check across fields; join, not repeat.
     if ":" in message.split(" ", 1)[0]:
         inner_key, _, message = message.partition(": ")

@@ -198,3 +198,25 @@ def test_webhooks_command_lists_and_retries(tmp_path):
     (received,) = receiver.received
     assert json.loads(received[2])["id"] == row["id"] and verify(SECRET, received[2], received[1]["X-Bouncewatch-Signature"])
     assert _cli(config, "webhooks").stdout.strip() == "no webhook deliveries pending or failed"
+
+
+def test_poll_sends_what_is_due_before_it_exits(dovecot, tmp_path):
+    """`bouncewatch poll` (no daemon) blocks an address from a DSN and delivers the `blocked`
+    event before it exits; with the receiver down it leaves it pending and says so."""
+    port = _free_port()
+    (tmp_path / "webhook.secret").write_bytes(SECRET)
+    extra = f'[[webhooks]]\nurl = "http://127.0.0.1:{port}/hook"\nsecret_file = "webhook.secret"\ntimeout_seconds = 2\n'
+    config = write_config(tmp_path / "bouncewatch.toml", dovecot, f"sqlite:///{tmp_path}/state.db", extra=extra)
+    dovecot.append(USER, samples.dsn("first@example.org"))
+    down = _cli(config, "poll")
+    assert down.returncode == 0 and "webhooks: 0 delivered, 1 pending" in down.stdout, down.stdout
+    receiver = Receiver(port)
+    receiver.refused_first = True
+    try:
+        dovecot.append(USER, samples.dsn("second@example.org"))
+        up = _cli(config, "poll")
+    finally:
+        receiver.close()
+    assert "webhooks: 1 delivered, 1 pending" in up.stdout, up.stdout  # the first is not due yet (backoff)
+    (received,) = receiver.received
+    assert json.loads(received[2])["address"] == "second@example.org"

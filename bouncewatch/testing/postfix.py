@@ -8,17 +8,17 @@ virtual(8) delivery agent into the Dovecot's Maildirs, so the bounces, delay war
 notices Postfix writes land there as Postfix wrote them.
 
 The same instance plays the other side too, with extra smtpd services on ports of their own;
-no DNS is used anywhere:
+the machine's DNS is never asked:
 
 | domain | what Postfix does with mail for it |
 |---|---|
-| `bounce.test` | delivers to the Dovecot user of that name (`aliases` fan one out to several); an unknown user bounces (5.1.1); a user in `quota_users` takes no message over `quota_bytes` (5.2.2) |
+| `bounce.test` | delivers to the Dovecot user of that name (`aliases` fan one out to several); an unknown user bounces (5.1.1); a user in `quota_users` has a full mailbox (an mbox filled up to `quota_bytes`): every message bounces (5.2.2) |
 | `remote.test` | relays over SMTP to `mx.remote.test` (DSN and SIZE advertised, `size_limit`), which knows only `remote_users` (550 5.1.1 for others) and answers `remote_rejections` (an access map: address → action) |
 | `legacy.test` | relays to `mx.legacy.test`, which advertises neither DSN nor SIZE: too big is refused after DATA, success is "relayed" |
 | `blocking.test` | relays to `mx.blocking.test`, which refuses our IP with `blocking_reply` (an access map on the client) |
 | `nohost.test` | a domain the name server says does not exist (NXDOMAIN): Postfix fails the host for good (5.4.4) |
-| `nullmx.test` | a domain whose only MX is "." (null MX, RFC 7505): it accepts no mail (5.1.10) |
-| `loop.test` | relays to the injection port itself: Postfix sees its own greeting (5.4.6) |
+| `nullmx.test` | a domain whose only MX is "." (null MX, RFC 7505): it accepts no mail (5.1.0) |
+| `loop.test` | relays to the injection port itself: the mail goes round until Postfix refuses it for too many hops (554 5.4.0) |
 | `refused.test` | a port nobody listens on: deferred (4.4.1), a delay warning after `delay_warning`, returned after `lifetime` |
 
 Mail accepted by the receiving smtpd services is discarded. Names are answered by a name server
@@ -40,6 +40,8 @@ What it takes care of:
 - the injection service accepts unknown recipients (`smtpd_reject_unlisted_recipient = no`),
   so that their failures come back as DSNs instead of SMTP errors;
 - `maillog_file` must sit under `maillog_file_prefixes`, so the prefix is this directory;
+- Postfix re-reads a config file changed within the last second until it is older, which made
+  master take 2 s to start: the files are dated back a minute;
 - the whole process group is signalled, and master dies with the process that started it.
 """
 

@@ -88,8 +88,8 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
         _fill_missing_diagnostics(view, drafts)
     if drafts and kind not in ("arf", "autoreply", "flufl"):
         _family_hints(view, drafts)
-        if delays.still_trying(view):  # a warning in words: recipients without an Action of their own
-            for draft in drafts:
+        if any(not d.action for d in drafts) and delays.still_trying(view):
+            for draft in drafts:  # a warning in words: recipients without an Action of their own
                 draft.action = draft.action or "delayed"
     records: list[BounceRecord] = []
     seen: set[str] = set()

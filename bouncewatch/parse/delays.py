@@ -15,33 +15,43 @@ from .mailview import MailView
 # Only the start of the notice is read: the returned original may follow in the same text.
 _READ = 4000
 
+# Plain substrings of the lowercased text (faster than one case-insensitive alternation).
 _DELAY_SUBJECT = re.compile(
     r"\bdelay(?:ed)?\b|\bwarning:|\bstill being retried\b|\bnot yet delivered\b"
-    r"|verz[öo]gert|\bretard[ée]e?\b|\bdiff[ée]r[ée]e?\b|\bretrasad[oa]\b|\britardat[oa]\b|\bvertraagd\b",
-    re.I,
+    r"|verz[öo]gert|\bretard[ée]e?\b|\bdiff[ée]r[ée]e?\b|\bretrasad[oa]\b|\britardat[oa]\b|\bvertraagd\b"
 )
-_STILL_TRYING = re.compile(
-    r"will be retried|will retry|still being retried|still trying|will keep trying|will try again"
-    r"|will continue (?:to (?:try|retry)|trying)|(?:delivery )?attempts will continue"
-    r"|warning message only|this is a warning only|no action is required"
-    r"|you do not need to resend|has not yet been delivered|has been delayed|is delayed"
-    r"|wird (?:weiter|erneut) versucht|nur eine warnung|nouvelle tentative|sera retent[ée]"
-    r"|se reintentar[áa]|verr[àa] ritentat[oa]",
-    re.I,
+_STILL_TRYING = (
+    "will be retried", "will retry", "still being retried", "still trying", "will keep trying",
+    "will try again", "will continue to try", "will continue to retry", "will continue trying",
+    "attempts will continue", "warning message only", "this is a warning only",
+    "no action is required", "you do not need to resend", "has not yet been delivered",
+    "has been delayed", "is delayed",
+    "wird weiter versucht", "wird erneut versucht", "nur eine warnung", "nouvelle tentative",
+    "sera retenté", "sera retente", "se reintentará", "se reintentara", "verrà ritentat", "verra ritentat",
 )
-_GAVE_UP = re.compile(
-    r"will not be (?:retried|tried again)|will not retry|won'?t (?:be )?retr(?:y|ied)|no more retries"
-    r"|\bgiving up\b|\bgave up\b|\bgiven up\b|retry (?:timeout|time) exceeded|failed permanently"
-    r"|permanent (?:failure|error)|could not be delivered for \d|cannot send message for \d"
-    r"|(?:too long|expired) (?:in|on) the queue|returned to sender",
-    re.I,
+_GAVE_UP = (
+    "will not be retried", "will not be tried again", "will not retry", "wont retry", "won't retry",
+    "won't be retried", "no more retries", "giving up", "gave up", "given up",
+    "retry timeout exceeded", "retry time exceeded", "failed permanently", "permanent failure",
+    "permanent error", "too long in the queue", "too long on the queue", "expired in the queue",
+    "returned to sender",
 )
+_GAVE_UP_FOR = re.compile(r"(?:could not be delivered|cannot send message) for \d")
 
 
 def still_trying(view: MailView) -> bool:
     """True when the message says delivery is still being attempted and nowhere that it gave up."""
-    subject = view.header("Subject")
-    text = view.body[:_READ]
-    if _GAVE_UP.search(subject) or _GAVE_UP.search(text):
-        return False
-    return bool(_DELAY_SUBJECT.search(subject) or _STILL_TRYING.search(text))
+    subject = view.header("Subject").lower()
+    text = view.body[:_READ].lower()
+    for words in (subject, text):
+        for phrase in _GAVE_UP:
+            if phrase in words:
+                return False
+        if "for " in words and _GAVE_UP_FOR.search(words):
+            return False
+    if _DELAY_SUBJECT.search(subject):
+        return True
+    for phrase in _STILL_TRYING:
+        if phrase in text:
+            return True
+    return False

@@ -6,6 +6,7 @@ import signal
 import socket
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import peewee
@@ -117,19 +118,57 @@ def test_connection_dropped_mid_batch(fast_dovecot, database, tmp_path):
 
 
 def test_unwritable_blocklist_is_retried(fast_dovecot, database, tmp_path):
-    """The blocklist cannot be written (its directory is a file): logged and retried; written once possible."""
+    """The blocklist cannot be written (its directory is a file): the mail is still processed, health
+    and metrics say "processing, but publishing fails" naming the path; written once possible."""
+    from bouncewatch.web.health import judge_all, report
+    from bouncewatch.web.metrics import Metrics
+
     fast_dovecot.deliver(USER, [samples.dsn("hard@example.org")])
     settings = _settings(tmp_path, fast_dovecot, database)
     (tmp_path / "not-a-dir").write_text("")
-    broken = settings.model_copy(update={"blocklist": BlocklistSettings(path=tmp_path / "not-a-dir" / "b.txt")})
-    worker = _worker(tmp_path, broken)
+    unwritable = tmp_path / "not-a-dir" / "b.txt"
+    broken = settings.model_copy(update={"blocklist": BlocklistSettings(path=unwritable)})
+    metrics = Metrics(["bounces"])
+    worker = _worker(tmp_path, broken, observer=metrics)
     with capture_logs() as logs:
-        assert worker.step() == 0.2
-    (failure,) = _failures(logs)
-    assert failure["error_type"] in {"NotADirectoryError", "FileExistsError"}
+        assert worker.step() == settings.poll.interval_seconds  # processing worked: no backoff
+    assert not _failures(logs)
+    (failed,) = [e for e in logs if e["event"] == "publish_failed"]
+    assert failed["error"].startswith(f"{unwritable}: cannot write: ")
+    assert inbox_count(fast_dovecot) == 0 and store.get_state("hard@example.org").blocked
+    health = worker.health
+    assert health.state == "ok" and health.publish_error == failed["error"] and health.last_published is None
+    healthy, document = report(judge_all(broken, {"bounces": health}, datetime.now(timezone.utc)))
+    assert not healthy and document["status"] == "publishing_failing"
+    assert f"bounces: processing (last successful cycle 0 s ago), but publishing fails: {unwritable}" in document["reason"]
+    assert metrics.registry.get_sample_value("bouncewatch_publish_failures_total", {"mailbox": "bounces"}) == 1
     worker.update(settings, settings.mailboxes[0])
     worker.step()
     assert (tmp_path / "blocklist.txt").read_text() == "hard@example.org\n"
+    assert worker.health.publish_error == "" and worker.health.last_published is not None
+    assert report(judge_all(settings, {"bounces": worker.health}, datetime.now(timezone.utc)))[0]
+
+
+def test_shrink_refusal_shows_in_health_and_metrics(fast_dovecot, database, tmp_path):
+    """A blocklist whose addresses would all disappear is kept; the refusal is logged, in the health,
+    and in the metrics (refused 1, vanishing addresses counted) until it is resolved."""
+    from bouncewatch.web.metrics import Metrics
+
+    settings = _settings(tmp_path, fast_dovecot, database)
+    blocklist = tmp_path / "blocklist.txt"
+    blocklist.write_text("".join(f"old{i}@example.org\n" for i in range(4)))
+    fast_dovecot.deliver(USER, [samples.dsn(f"new{i}@example.org") for i in range(4)])
+    metrics = Metrics(["bounces"])
+    worker = _worker(tmp_path, settings, observer=metrics)
+    with capture_logs() as logs:
+        worker.step()
+    assert [e["vanished"] for e in logs if e["event"] == "output_shrink_refused"] == [4]
+    assert "refusing to replace 4 of the 4 addresses" in worker.health.publish_error
+    assert blocklist.read_text().startswith("old0@example.org")
+    labels = {"path": str(blocklist)}
+    assert metrics.registry.get_sample_value("bouncewatch_output_shrink_refused", labels) == 1
+    assert metrics.registry.get_sample_value("bouncewatch_output_vanishing_addresses", labels) == 4
+    assert metrics.registry.get_sample_value("bouncewatch_output_addresses", labels) == 4
 
 
 def test_unreachable_database_is_retried(fast_dovecot, tmp_path):

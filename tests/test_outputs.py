@@ -22,6 +22,7 @@ from bouncewatch import config, store
 from bouncewatch.publish.files import ShrinkRefused, render_text
 from bouncewatch.publish.outputs import (
     FIELDS,
+    RENDERERS,
     OutputCommandFailed,
     OutputSpec,
     Row,
@@ -262,6 +263,47 @@ def test_empty_read_never_empties_an_output(tmp_path):
             publish(path, fmt, [], max_shrink=1.0)
         assert path.read_bytes() == before
         assert publish(path, fmt, [], force=True)
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "json", "postfix"])
+def test_shrink_guard_counts_addresses_that_would_disappear(tmp_path, fmt):
+    """As many addresses as before, but others: refused when more than max_shrink of the published
+    ones would disappear (logged with the count), allowed below it, written with force."""
+    path = tmp_path / f"list.{fmt}"
+    publish(path, fmt, rows(10))
+    before = path.read_bytes()
+    with capture_logs() as logs, pytest.raises(ShrinkRefused, match="refusing to replace 10 of the 10 addresses") as refused:
+        publish(path, fmt, rows(12, start=100), max_shrink=0.5)
+    assert path.read_bytes() == before
+    (event,) = [e for e in logs if e["event"] == "output_shrink_refused"]
+    assert (event["old"], event["new"], event["vanished"]) == (10, 12, 10)
+    (result,) = refused.value.results
+    assert (result.refused is not None, result.vanished, result.published) == (True, 10, 10)
+    assert publish(path, fmt, rows(5) + rows(7, start=100), max_shrink=0.5)  # 5 of 10 go: allowed
+    assert not publish(path, fmt, rows(5) + rows(7, start=100), max_shrink=0.5)  # unchanged
+    assert publish(path, fmt, rows(12, start=200), max_shrink=0.5, force=True)
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "json", "postfix"])
+def test_addresses_read_back_from_every_format(tmp_path, fmt):
+    """The guard reads each format's addresses back exactly, quoting, escapes and line breaks included."""
+    data = sorted([*TRICKY, row('"a\\"b"@example.org'), *rows(3)], key=lambda r: r.address.encode())
+    path = tmp_path / f"list.{fmt}"
+    publish(path, fmt, data)
+    renderer = RENDERERS[fmt]()
+    with path.open("rb") as file:
+        found = list(renderer.addresses(file))
+    assert found == [r.address.encode() for r in data]
+
+
+def test_shrink_guard_on_a_file_in_another_order(tmp_path):
+    """A blocklist written by hand in any order is compared as a set, not as a sorted list."""
+    path = tmp_path / "list.txt"
+    path.write_text("".join(f"{r.address}\n" for r in reversed(rows(10))))
+    assert publish(path, "text", rows(10), max_shrink=0.1)  # the same addresses, sorted now
+    path.write_text("".join(f"{r.address}\n" for r in reversed(rows(10))))
+    with pytest.raises(ShrinkRefused, match="refusing to replace 2 of the 10"):
+        publish(path, "text", rows(8) + rows(2, start=50), max_shrink=0.1)
 
 
 def test_other_outputs_still_publish_when_one_is_refused(tmp_path):

@@ -64,10 +64,7 @@ def with_database(func: F) -> F:
 
         settings = load_settings(config_file)
         logs.configure(settings.log.level, settings.log.format)
-        try:
-            store.open_database(settings.database_url)
-        except Exception as exc:  # noqa: BLE001 - any driver's error, told plainly
-            fail(f"cannot open database {_safe_url(settings.database_url)}: {exc}")
+        open_state(settings, config_file)
         try:
             return func(settings, **kwargs)
         finally:
@@ -76,14 +73,26 @@ def with_database(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _safe_url(url: str) -> str:
-    """The database URL without a password in it."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{host}"
-    return url
+def open_state(settings: config.Settings, config_file: str | None, *, fresh: bool = False, probe: bool = False) -> Any:
+    """Open the state (service/state.py) or fail with its one line: gone, replaced, unreachable."""
+    from .. import store
+    from ..service.state import open_state as open_it
+
+    try:
+        return open_it(settings, config_file=config_path_text(config_file), fresh=fresh, probe=probe)
+    except store.StateMissing as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - any driver's error, told plainly
+        fail(f"cannot open {store.fault_text(exc, settings.database_url)}")
+
+
+def config_path_text(config_file: str | None) -> str | None:
+    from .. import config
+
+    try:
+        return str(config.config_path(config_file).resolve())
+    except config.ConfigError:
+        return None
 
 
 class LazyGroup(click.Group):
@@ -156,38 +165,55 @@ def _print_summary(summary: CycleSummary) -> None:
 def poll(settings: config.Settings) -> None:
     """Run one cycle over every mailbox, print what it did, and exit.
 
+    Each mailbox's outcome is told on its own: its summary, or one line saying why it failed
+    (the others still run). Then the outputs are published. Exit 0 when everything worked,
+    1 when a mailbox or the publishing failed (named on stderr).
+
     \b
     Example:
       bouncewatch poll -c /etc/bouncewatch.toml
     """
-    from .. import store
-    from ..imap.mailbox import MailboxError
-    from ..publish.files import ShrinkRefused
-    from ..service.pipeline import publish_blocklist, run_cycle
+    from ..service.pipeline import process_mailbox, publish_blocklist
+    from ..service.worker import EXPECTED_FAULTS, describe_fault
 
     if not settings.mailboxes:
         fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
     failures = []
     for mailbox in settings.mailboxes:
         try:
-            _print_summary(run_cycle(settings, mailbox))
-        except (MailboxError, ShrinkRefused) as exc:
-            failures.append(f"mailbox {mailbox.name}: {exc}")
-        except OSError as exc:
-            failures.append(f"mailbox {mailbox.name}: {exc}")
+            _print_summary(process_mailbox(settings, mailbox))
+        except EXPECTED_FAULTS as exc:  # IMAP, database, disk: this mailbox only; the others go on
+            reason = describe_fault(exc)
+            click.echo(f"{mailbox.name}: failed: {reason}")
+            failures.append(f"mailbox {mailbox.name}: {reason}")
+            _drop_connection()  # a broken database connection must not fail the next mailbox too
     try:
-        publish_blocklist(settings)
-    except ShrinkRefused as exc:
-        failures.append(str(exc))
-    click.echo(f"blocklist: {settings.blocklist_path} ({store.count_blocked()} addresses)")
+        results = publish_blocklist(settings)
+    except EXPECTED_FAULTS as exc:
+        reason = describe_fault(exc)
+        click.echo(f"blocklist: not published: {reason}")
+        failures.append(f"publishing: {reason}")
+    else:
+        count = next((r.published for r in results if r.spec.path == settings.blocklist_path), 0)
+        click.echo(f"blocklist: {settings.blocklist_path} ({count} addresses)")
     if settings.webhooks:
-        _send_webhooks(settings)
+        try:
+            _send_webhooks(settings)
+        except EXPECTED_FAULTS as exc:  # they stay in the outbox for the next try
+            failures.append(f"webhooks: {describe_fault(exc)}")
     for failure in failures:
         click.echo(f"bouncewatch: {failure}", err=True)
     if failures:
         sys.exit(EXIT_RUNTIME)
 
 
+def _drop_connection() -> None:
+    from .. import store
+
+    try:
+        store.close_database()
+    except Exception:  # noqa: BLE001 - a broken connection is what we are getting rid of
+        pass
 POLL_WEBHOOK_BUDGET_SECONDS = 10
 
 
@@ -243,7 +269,7 @@ def check(config_file: str | None, config_only: bool) -> None:
       bouncewatch check --config-only -c /etc/bouncewatch.toml
       bouncewatch check -c /etc/bouncewatch.toml
     """
-    from .. import config, logs
+    from .. import config, logs, store
     from ..imap.mailbox import Mailbox, MailboxError
 
     settings = load_settings(config_file)
@@ -255,6 +281,9 @@ def check(config_file: str | None, config_only: bool) -> None:
     if config_only:
         return
     logs.configure(settings.log.level, settings.log.format)
+    opened = open_state(settings, config_file, probe=True)  # a lost state: its line, exit 1
+    where = store.where(settings.database_url)
+    click.echo(f"state: {where}: " + (f"state {opened.state[:8]}" if opened else "created at the first run"))
     problems: list[str] = []
     for mailbox in settings.mailboxes:
         click.echo(
@@ -284,6 +313,49 @@ def check(config_file: str | None, config_only: bool) -> None:
     click.echo("all mailboxes ok")
 
 
+@main.command()
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start afresh on purpose: take the configured database as the state from now on, "
+    "although outputs or a marker show that another state existed.",
+)
+@config_option
+def init(config_file: str | None, fresh: bool) -> None:
+    """Create the database's schema, or start afresh on purpose after losing the state.
+
+    A first start creates the schema by itself; `init` does it ahead of time. When the state
+    is gone but outputs show it existed, every command refuses to run: restore the database
+    from a backup, or run `init --fresh` to start with an empty state (the outputs keep their
+    addresses until `bouncewatch publish --force`).
+
+    \b
+    Examples:
+      bouncewatch init -c /etc/bouncewatch.toml
+      bouncewatch init --fresh -c /etc/bouncewatch.toml
+    """
+    from .. import logs, store
+    from ..service.state import set_aside_stale_files
+
+    settings = load_settings(config_file)
+    logs.configure(settings.log.level, settings.log.format)
+    if fresh:
+        for moved in set_aside_stale_files(settings):
+            click.echo(f"moved aside: {moved} (left from the lost database)")
+    opened = open_state(settings, config_file, fresh=fresh)
+    try:
+        where = store.where(settings.database_url)
+        if opened.created:
+            click.echo(f"state: created in {where} (state {opened.state[:8]})")
+        else:
+            click.echo(f"state: {where} is ready (schema version {store.schema_version()}, state {opened.state[:8]})")
+        if opened.earlier:
+            click.echo(
+                f"started afresh on purpose: {opened.earlier}; the outputs keep those addresses until "
+                "`bouncewatch publish --force` replaces them with this state's"
+            )
+    finally:
+        store.close_database()
 def _check_endpoint(settings: config.Settings, path: Path) -> None:
     """The providers' keys must load (a SendGrid key must be an ECDSA key, ...): exit 2 if not."""
     if not settings.providers:

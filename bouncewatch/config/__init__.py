@@ -47,6 +47,12 @@ def readable_file(path: Path) -> bool:
 
 class DatabaseSettings(_Section):
     url: str = ""  # empty: an SQLite file next to the config file
+    # How long to wait for the database: a PostgreSQL connection, or an SQLite lock another
+    # process holds. 10 s: long enough for a busy server, short enough to report a dead one.
+    connect_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
+    # A statement that runs longer is cancelled (PostgreSQL's statement_timeout); a server that
+    # does not answer at all is given up on after this plus connect_timeout_seconds.
+    statement_timeout_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
 
 
 class MailboxSettings(_Section):
@@ -154,6 +160,9 @@ class DaemonSettings(_Section):
     # Re-issue IDLE this often (RFC 2177: servers may drop an IDLE after 30 minutes).
     idle_renew_seconds: Annotated[float, Field(gt=0, le=29 * 60)] = 25 * 60
     health_file: Path | None = None  # JSON, rewritten atomically after every attempt
+    # SIGTERM: the batch in hand may finish for this long; then the process exits anyway (a
+    # database or server that stopped answering cannot hold it). Below systemd's TimeoutStopSec.
+    stop_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 25.0
 
 
 class PolicySettings(_Section):

@@ -12,10 +12,19 @@ import tempfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 
 class ShrinkRefused(Exception):
-    """The new blocklist would drop every address of the old one; refused without force."""
+    """The new blocklist would drop too many of the old one's addresses; refused without force.
+
+    `results` (publish/outputs.py's Published, one per output) says which output was refused
+    and how many published addresses would have disappeared; the others were published.
+    """
+
+    def __init__(self, message: str, results: tuple = ()) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 def render_text(addresses: Iterable[str]) -> bytes:
@@ -53,6 +62,13 @@ class AtomicFile:
 
     def write(self, data: bytes) -> None:
         self.file.write(data)
+
+    def read_back(self) -> BinaryIO:
+        """A new read handle on what was written so far (before commit)."""
+        self.file.flush()
+        if self.temp_name is not None:
+            return open(self.temp_name, "rb")
+        return open(f"/proc/self/fd/{self.file.fileno()}", "rb")
 
     def commit(self) -> None:
         try:

@@ -34,6 +34,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
@@ -61,6 +62,18 @@ _READ_BLOCK = 1 << 20
 
 class OutputCommandFailed(OSError):
     """An output's command failed after its file was written; it is run again next time."""
+
+
+class OutputWriteFailed(OSError):
+    """An output could not be written (a full disk, a read-only or missing directory); names its path."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror)
+        self.path = path
+        self.text = f"{path}: cannot write: {error.strerror or error}"
+
+    def __str__(self) -> str:
+        return self.text
 
 
 # -- rows -------------------------------------------------------------------------------------
@@ -125,6 +138,7 @@ class Renderer(Protocol):
     def footer(self) -> bytes: ...
     def volatile(self, line: bytes) -> bool: ...  # a line left out of the change check
     def count(self, path: Path) -> int: ...  # entries in an existing file of this format
+    def addresses(self, file: BinaryIO) -> Iterator[bytes]: ...  # each entry's address (UTF-8), in order
 
 
 def _count_lines(path: Path, keep: Callable[[bytes], bool]) -> int:
@@ -147,6 +161,12 @@ class TextRenderer:
 
     def count(self, path: Path) -> int:
         return _count_lines(path, lambda line: bool(line.strip()))
+
+    def addresses(self, file: BinaryIO) -> Iterator[bytes]:
+        return filter(None, map(bytes.strip, file))
+
+
+_QUOTED_FIELD = re.compile(rb'"((?:[^"]|"")*)"')
 
 
 class CsvRenderer:
@@ -177,6 +197,22 @@ class CsvRenderer:
     def count(self, path: Path) -> int:
         with path.open(encoding="utf-8", errors="replace", newline="") as file:
             return max(sum(1 for _ in csv.reader(file)) - 1, 0)
+
+    def addresses(self, file: BinaryIO) -> Iterator[bytes]:
+        # Line by line, not through csv.reader (a third of the time): a line starts a record
+        # unless an odd number of quotes before it left a quoted field open (RFC 4180).
+        open_field, header = False, True
+        for line in file:
+            if not open_field:
+                if header:
+                    header = False
+                elif line[:1] == b'"':
+                    quoted = _QUOTED_FIELD.match(line)
+                    yield quoted.group(1).replace(b'""', b'"') if quoted else line
+                else:
+                    yield line.split(b",", 1)[0].rstrip(b"\r\n")
+            if line.count(b'"') % 2:
+                open_field = not open_field
 
 
 class JsonRenderer:
@@ -212,6 +248,16 @@ class JsonRenderer:
 
     def count(self, path: Path) -> int:
         return _count_lines(path, lambda line: line.startswith(self._ENTRY))
+
+    def addresses(self, file: BinaryIO) -> Iterator[bytes]:
+        start = len(self._ENTRY) + 2  # past '{"address": "'
+        for line in file:
+            if line.startswith(self._ENTRY):
+                end = line.find(b'"', start)
+                if b"\\" in line[start:end]:  # an escape in the address: let JSON read it
+                    yield json.JSONDecoder().raw_decode(line.decode(), start - 1)[0].encode()
+                else:  # no escape: the bytes between the quotes are the address (ensure_ascii=False)
+                    yield line[start:end]
 
 
 _UNSAFE_KEY = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -249,6 +295,9 @@ class PostfixRenderer:
 
     def count(self, path: Path) -> int:
         return _count_lines(path, lambda line: bool(line.strip()) and line[:1] not in b"# \t")
+
+    def addresses(self, file: BinaryIO) -> Iterator[bytes]:
+        return (line.split(None, 1)[0] for line in file if line.strip() and line[:1] not in b"# \t")
 
 
 RENDERERS: dict[str, Callable[[], Renderer]] = {
@@ -307,13 +356,28 @@ def render(
     total = 0
     while batch := list(islice(iterator, BATCH)):
         for rendering in renderings:
-            rendering.add(batch)
+            with _naming(getattr(rendering.sink, "path", None)):
+                rendering.add(batch)
         total += len(batch)
         if progress is not None:
             progress(total)
     for rendering in renderings:
-        rendering.finish()
+        with _naming(getattr(rendering.sink, "path", None)):
+            rendering.finish()
     return total
+
+
+@contextmanager
+def _naming(path: Path | None) -> Iterator[None]:
+    """A write error on the way to `path` becomes OutputWriteFailed naming it."""
+    try:
+        yield
+    except (OutputWriteFailed, OutputCommandFailed):
+        raise
+    except OSError as exc:
+        if path is None:
+            raise
+        raise OutputWriteFailed(path, exc) from exc
 
 
 def scan(path: Path, renderer: Renderer) -> tuple[str, int] | None:
@@ -331,6 +395,55 @@ def scan(path: Path, renderer: Renderer) -> tuple[str, int] | None:
         return digest.hexdigest(), renderer.count(path)
     except FileNotFoundError:
         return None
+
+
+class _OutOfOrder(Exception):
+    pass
+
+
+def vanished(old: Callable[[], Iterator[bytes]], new: Callable[[], Iterator[bytes]]) -> int:
+    """How many addresses of the `old` file are not in the `new` one (each given as a way to
+    iterate over its addresses).
+
+    Both come in the order the store gives (sorted: UTF-8 bytes sort as their characters), so
+    one merging pass in bounded memory does it; a file in any other order (written by hand, or by something else) is counted
+    through a set of the old addresses instead.
+    """
+    try:
+        return _vanished_merging(old(), new())
+    except _OutOfOrder:
+        gone = set(old())
+        gone.difference_update(new())
+        return len(gone)
+
+
+def _vanished_merging(old: Iterator[bytes], new: Iterator[bytes]) -> int:
+    gone = 0
+    current = next(old, None)
+    previous = b""
+    for address in new:
+        if address < previous:
+            raise _OutOfOrder
+        previous = address
+        while current is not None and current <= address:
+            if current < address:
+                gone += 1
+            following = next(old, None)
+            if following is not None and following < current:
+                raise _OutOfOrder
+            current = following
+    if current is not None:
+        gone += 1
+        for following in old:
+            if following < current:
+                raise _OutOfOrder
+            gone, current = gone + 1, following
+    return gone
+
+
+def file_addresses(renderer: Renderer, open_file: Callable[[], BinaryIO]) -> Iterator[bytes]:
+    with open_file() as file:
+        yield from renderer.addresses(file)
 
 
 # -- publishing -------------------------------------------------------------------------------
@@ -359,20 +472,26 @@ def configured_outputs(settings: Settings) -> list[OutputSpec]:
     return outputs
 
 
-def shrink_refusal(spec: OutputSpec, old: int, new: int) -> str | None:
-    """Why writing `new` entries over `old` is refused, or None when it is allowed."""
+def shrink_refusal(spec: OutputSpec, old: int, new: int, gone: int | None = None) -> str | None:
+    """Why writing `new` entries over `old` is refused, or None when it is allowed.
+
+    `gone`: how many of the `old` addresses the new content lacks (at least old - new). More
+    than `max_shrink` of them is refused whatever the new count: a database swapped for
+    another (or recreated) can give as many addresses as before, all different.
+    """
+    gone = max(old - new, 0) if gone is None else gone
+    advice = "check the database, or force the write (--force)"
     if old and not new:
-        return (
-            f"{spec.path}: refusing to empty a blocklist of {old} addresses "
-            "(the database has none blocked); check the database, or force the write (--force)"
-        )
-    if old and new < old and (old - new) / old > spec.max_shrink:
-        return (
-            f"{spec.path}: refusing to shrink a blocklist from {old} to {new} addresses "
-            f"({(old - new) / old:.0%} fewer, max_shrink {spec.max_shrink:g}); check the database, "
-            "or force the write (--force)"
-        )
-    return None
+        return f"{spec.path}: refusing to empty a blocklist of {old} addresses (the database has none blocked); {advice}"
+    if not old or gone / old <= spec.max_shrink:
+        return None
+    share = f"{gone / old:.0%} of them would disappear, max_shrink {spec.max_shrink:g}"
+    if new < old:
+        return f"{spec.path}: refusing to shrink a blocklist from {old} to {new} addresses ({share}); {advice}"
+    return (
+        f"{spec.path}: refusing to replace {gone} of the {old} addresses of a blocklist ({share}; the new "
+        f"one has {new}); {advice}"
+    )
 
 
 def _marker(path: Path) -> Path:
@@ -403,10 +522,14 @@ def run_command(spec: OutputSpec) -> str | None:
 
 @dataclass
 class Published:
+    """What publishing did to one output."""
+
     spec: OutputSpec
     changed: bool = False
-    count: int = 0
-    refused: str | None = None
+    count: int = 0  # entries rendered from the database
+    refused: str | None = None  # why the shrink guard kept the old file
+    vanished: int = 0  # published addresses the new content lacks (when it changed)
+    published: int = 0  # entries in the file as it stands after this publish
     command_error: str | None = None
 
 
@@ -419,20 +542,24 @@ def publish_outputs(
     OutputCommandFailed when a command failed.
     """
     generated_at = now_text()
-    temps = [AtomicFile(spec.path, spec.mode) for spec in specs]
+    temps: list[AtomicFile] = []
     try:
+        for spec in specs:
+            with _naming(spec.path):
+                temps.append(AtomicFile(spec.path, spec.mode))
         renderings = [Rendering(spec.format, temp, generated_at) for spec, temp in zip(specs, temps)]
         render(renderings, rows)
-        results = [
-            _settle(spec, temp, rendering, force) for spec, temp, rendering in zip(specs, temps, renderings)
-        ]
+        results = []
+        for spec, temp, rendering in zip(specs, temps, renderings):
+            with _naming(spec.path):
+                results.append(_settle(spec, temp, rendering, force))
     finally:
         for temp in temps:
             temp.discard()  # a no-op for committed files
     refused = [r.refused for r in results if r.refused]
     failed = [r.command_error for r in results if r.command_error]
     if refused:
-        raise ShrinkRefused("; ".join(refused + failed))
+        raise ShrinkRefused("; ".join(refused + failed), tuple(results))
     if failed:
         raise OutputCommandFailed("; ".join(failed))
     return results
@@ -445,6 +572,7 @@ def _settle(spec: OutputSpec, temp: AtomicFile, rendering: Rendering, force: boo
         log.warning("postfix_keys_skipped", path=str(spec.path), count=len(renderer.skipped),
                     first=renderer.skipped[0])
     old = scan(spec.path, renderer)
+    result.published = old[1] if old else 0
     if old is not None and old[0] == rendering.digest.hexdigest():
         temp.discard()
         if (os.stat(spec.path).st_mode & 0o7777) != spec.mode:
@@ -452,23 +580,28 @@ def _settle(spec: OutputSpec, temp: AtomicFile, rendering: Rendering, force: boo
         if spec.command and _marker(spec.path).exists():
             result.command_error = run_command(spec)
         return result
-    why = shrink_refusal(spec, old[1] if old else 0, rendering.count)
+    if result.published:  # which published addresses would go (only read when the content changed)
+        result.vanished = vanished(
+            lambda: file_addresses(renderer, lambda: spec.path.open("rb")),
+            lambda: file_addresses(renderer, temp.read_back),
+        )
+    why = shrink_refusal(spec, result.published, rendering.count, result.vanished)
     if why and not force:
         temp.discard()
-        log.warning("output_shrink_refused", path=str(spec.path), old=old[1] if old else 0,
-                    new=rendering.count, max_shrink=spec.max_shrink, reason=why)
+        log.warning("output_shrink_refused", path=str(spec.path), old=result.published, new=rendering.count,
+                    vanished=result.vanished, max_shrink=spec.max_shrink, reason=why)
         result.refused = why
         return result
     temp.commit()
     result.changed = True
+    result.published = rendering.count
     log.info("output_written", path=str(spec.path), format=spec.format, addresses=rendering.count,
-             forced=bool(why))
+             vanished=result.vanished, forced=bool(why))
     if spec.command:
         result.command_error = run_command(spec)
     return result
 
 
-def publish_all(settings: Settings, *, force: bool = False) -> bool:
-    """Publish every configured output from the open database; True when any file changed."""
-    results = publish_outputs(configured_outputs(settings), stored_rows(), force=force)
-    return any(r.changed for r in results)
+def publish_all(settings: Settings, *, force: bool = False) -> list[Published]:
+    """Publish every configured output from the open database; what happened to each."""
+    return publish_outputs(configured_outputs(settings), stored_rows(), force=force)

@@ -7,7 +7,9 @@ repeated), on a thread pool with a thread per mailbox. After each step the job's
 time is set to what the step asked for: the poll interval after a success, the backoff after
 a failure, the lease retry time for a standby, at once after an IDLE session ended. Signals:
 
-- SIGTERM / SIGINT: every worker finishes the batch in hand, then the process exits 0;
+- SIGTERM / SIGINT: every worker finishes the batch in hand, then the process exits 0; one still
+  busy after `[daemon] stop_timeout_seconds` (a database that stopped answering) is left
+  behind: `stop_forced` is logged and the process exits 1;
 - SIGHUP: the config file is read and validated again; on success workers pick up the new
   settings (mailboxes added or removed start or stop); on error the old config stays and one
   line is logged. `[database]` cannot change without a restart.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -47,6 +50,7 @@ from ..publish.files import write_atomically
 from ..store.leases import Leases, leases_for
 from .observers import CycleObserver
 from .sdnotify import notify, watchdog_interval
+from .state import StateWatch, timeouts
 from .webhook_sender import WebhookSender
 from .worker import Health, MailboxWorker
 
@@ -93,7 +97,7 @@ class Daemon:
         self.settings = settings
         self.endpoint_factory = endpoint_factory
         self.config_path = config_path
-        self.leases = leases or leases_for(settings.database_url)
+        self.leases = leases or leases_for(settings.database_url, timeouts(settings))
         self.stop = threading.Event()
         self._reload = threading.Event()
         self._attention = threading.Event()  # set by signal handlers; the main loop acts on it
@@ -101,6 +105,8 @@ class Daemon:
         self._health: dict[str, Health] = {}
         self._health_lock = threading.Lock()
         self._http: Endpoint | None = None  # [http] enabled: the endpoint
+        # The state opened at start: each attempt first checks it is still there (state.py).
+        self._state = StateWatch(settings, store.state_id())
         self._webhooks: WebhookSender | None = None  # [[webhooks]]: the sender thread
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=MAX_MAILBOX_THREADS)},
@@ -168,6 +174,7 @@ class Daemon:
                     notify("READY=1")
         finally:
             notify("STOPPING=1")
+            deadline = self._arm_stop_deadline()
             if self._http is not None:
                 self._http.stop()
             if self._webhooks is not None:
@@ -177,8 +184,31 @@ class Daemon:
             self.scheduler.shutdown(wait=True)  # each running step finishes the batch in hand
             self.leases.release_all()
             store.close_database()
+            deadline.cancel()
             log.info("stopped")
         return 0
+
+    def _arm_stop_deadline(self) -> threading.Timer:
+        """Exit anyway once `stop_timeout_seconds` have passed since the stop began: a batch held
+        up by a database or server that stopped answering cannot keep the process alive (its
+        uncommitted work is rolled back by the database and done again at the next start)."""
+        seconds = self.settings.daemon.stop_timeout_seconds
+
+        def force_exit() -> None:
+            busy = sorted(name for name, worker in self._workers.items() if not worker.idle.is_set())
+            log.error(
+                "stop_forced",
+                after_seconds=seconds,
+                busy=busy,
+                reason="still waiting on a database or server that does not answer; exiting without it",
+            )
+            sys.stderr.flush()
+            os._exit(1)
+
+        timer = threading.Timer(seconds, force_exit)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def _start_webhooks(self) -> None:
         """With [[webhooks]], the sender thread (once; a reload that adds webhooks starts it)."""
@@ -189,7 +219,8 @@ class Daemon:
     def _start_worker(self, mailbox: config.MailboxSettings) -> None:
         observer = self._http.metrics if self._http is not None else None
         worker = MailboxWorker(
-            self.settings, mailbox, self.leases, self.stop, on_health=self._record_health, observer=observer
+            self.settings, mailbox, self.leases, self.stop, on_health=self._record_health, observer=observer,
+            state_check=self._state.check,
         )
         self._workers[mailbox.name] = worker
         self.scheduler.add_job(

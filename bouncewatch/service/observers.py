@@ -7,9 +7,13 @@ not raise. The pipeline knows nothing of observers, and nothing here imports a m
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from ..records import CycleSummary
+
+if TYPE_CHECKING:
+    from ..publish.outputs import Published
 
 
 class CycleObserver(Protocol):
@@ -18,3 +22,7 @@ class CycleObserver(Protocol):
 
     def cycle_failed(self, mailbox: str, error_type: str) -> None:
         """An attempt at `mailbox` failed with an exception of class `error_type`."""
+
+    def outputs_published(self, mailbox: str, results: Sequence[Published], error: str) -> None:
+        """The outputs were published after a cycle of `mailbox`: each output's result (empty when
+        publishing failed before any), and the error ("" when all went well)."""

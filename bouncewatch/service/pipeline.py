@@ -14,7 +14,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -30,6 +30,9 @@ from ..rules.classify import ClassPolicy, is_sender_side
 from ..rules.ledger import LedgerPolicy, apply_verdict, counts
 from .alerts import update_sender_alerts
 from .analysis import Analyser, Analysis, Outcomes
+
+if TYPE_CHECKING:
+    from ..publish.outputs import Published
 
 log = structlog.get_logger("bouncewatch.pipeline")
 
@@ -328,9 +331,24 @@ def run_cycle(
 
     With `stop` set (SIGTERM), the batch in hand is finished and no new one is started.
     """
+    summary = process_mailbox(settings, mailbox_settings, parse, stop)
+    publish_blocklist(settings)
+    return summary
+
+
+def process_mailbox(
+    settings: Settings,
+    mailbox_settings: MailboxSettings,
+    parse: Parser = parse_message,
+    stop: StopFlag | None = None,
+) -> CycleSummary:
+    """A cycle without publishing: connect, process every new message, log what was done.
+
+    The daemon and `poll` publish apart, so that processing that works is told apart from
+    publishing that fails.
+    """
     with Mailbox(mailbox_settings) as mailbox:
         summary = process_folders(settings, mailbox_settings, mailbox, parse, stop)
-    publish_blocklist(settings)
     log.info(
         "cycle_done",
         mailbox=summary.mailbox,
@@ -346,8 +364,12 @@ def run_cycle(
 _publish_lock = threading.Lock()  # workers of several mailboxes: one writer at a time, newest wins
 
 
-def publish_blocklist(settings: Settings, *, force: bool = False) -> bool:
-    """Rewrite every blocklist output from the database where its content changed."""
+def publish_blocklist(settings: Settings, *, force: bool = False) -> list[Published]:
+    """Rewrite every blocklist output from the database where its content changed; what each did.
+
+    Raises ShrinkRefused (with every output's result), OutputCommandFailed, OutputWriteFailed
+    (naming the path), or a database error.
+    """
     from ..publish.outputs import publish_all  # every output: [blocklist] path and [[outputs]]
 
     with _publish_lock:

@@ -31,7 +31,7 @@ from ..records import CycleSummary
 from ..store.leases import Leases
 from .backoff import Backoff
 from .observers import CycleObserver
-from .pipeline import Parser, process_folders, publish_blocklist, run_cycle
+from .pipeline import Parser, process_folders, process_mailbox, publish_blocklist
 
 log = structlog.get_logger("bouncewatch.worker")
 
@@ -40,12 +40,24 @@ EXPECTED_FAULTS: tuple[type[BaseException], ...] = (
     *IMAP_FAULTS,
     OSError,  # sockets, timeouts, TLS, a full or read-only disk for the blocklist
     *store.DATABASE_FAULTS,  # database locked, unreachable, restarted; the lease connection
+    store.StateMissing,  # the database was deleted or replaced under us (service/state.py)
     ShrinkRefused,
 )
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def describe_fault(exc: BaseException) -> str:
+    """One line for a person that names what it concerns: the mailbox's server, the database, a path."""
+    if isinstance(exc, (MailboxError, TokenError, store.StateMissing, ShrinkRefused, OSError)):
+        text = str(exc)
+    elif isinstance(exc, store.DATABASE_FAULTS):
+        text = store.fault_text(exc)
+    else:
+        text = repr(exc)
+    return " ".join(text.split())[:500] or type(exc).__name__
 
 
 @dataclass(slots=True)
@@ -59,10 +71,14 @@ class Health:
     last_error: str = ""
     next_attempt: datetime | None = None
     messages: int = 0  # processed by this process since it started
+    # Publishing, told apart from processing: mail can be processed while the outputs cannot
+    # be written (a full disk, the shrink guard); the error names the path.
+    publish_error: str = ""
+    last_published: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("last_success", "next_attempt"):
+        for key in ("last_success", "next_attempt", "last_published"):
             data[key] = data[key].isoformat(timespec="seconds") if data[key] else None
         return data
 
@@ -97,6 +113,7 @@ class MailboxWorker:
         rand: Callable[[], float] = random.random,
         on_health: Callable[[Health], None] | None = None,
         observer: CycleObserver | None = None,
+        state_check: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.mailbox = mailbox
@@ -109,6 +126,7 @@ class MailboxWorker:
         self._rand = rand
         self._on_health = on_health
         self._observer = observer  # metrics (service/observers.py); None: nobody listens
+        self._state_check = state_check  # raises StateMissing when the state is gone (service/state.py)
         self._had_lease = False
         self.idle = threading.Event()  # set while no step runs
         self.idle.set()
@@ -159,12 +177,15 @@ class MailboxWorker:
             if not self._had_lease:
                 self._had_lease = True
                 log.info("lease_acquired", mailbox=mailbox.name)
+            if self._state_check is not None:
+                self._state_check()
             if mailbox.idle:
                 return self._idle_session(settings, mailbox)
             started = time.monotonic()
-            summary = run_cycle(settings, mailbox, self._parse, _Guard(self))
+            summary = process_mailbox(settings, mailbox, self._parse, _Guard(self))
             self._succeeded(summary.messages)
             self._observe(summary, started)
+            self._publish(settings)
             return settings.poll.interval_seconds
         except Exception as exc:  # noqa: BLE001 - every failure is retried, never fatal
             return self._failed(settings, exc)
@@ -188,9 +209,9 @@ class MailboxWorker:
             while True:
                 started = time.monotonic()
                 summary = process_folders(settings, mailbox, connection, self._parse, guard)
-                publish_blocklist(settings)
                 self._succeeded(summary.messages)
                 self._observe(summary, started)
+                self._publish(settings)
                 if not connection.can_idle():
                     log.warning("idle_unsupported", mailbox=mailbox.name, fallback="polling")
                     return settings.poll.interval_seconds
@@ -232,7 +253,7 @@ class MailboxWorker:
         )
         delay = backoff.delay(health.consecutive_failures, self._rand)
         expected = isinstance(exc, EXPECTED_FAULTS)
-        message = str(exc) if isinstance(exc, (MailboxError, TokenError)) else repr(exc)[:500]
+        message = describe_fault(exc) if expected else repr(exc)[:500]
         health.state, health.last_error = "failing", message
         health.next_attempt = _now() + timedelta(seconds=delay)
         log.error(
@@ -248,6 +269,28 @@ class MailboxWorker:
         if self._observer is not None:
             self._observer.cycle_failed(self.mailbox.name, type(exc).__name__)
         return delay
+
+    def _publish(self, settings: Settings) -> None:
+        """Publish the outputs; a failure is the publishing's, not the processing's (health says which)."""
+        health = self.health
+        results: list = []
+        try:
+            results = publish_blocklist(settings)
+            error = ""
+        except ShrinkRefused as exc:  # the guard kept an output; the others are published
+            results, error = list(exc.results), str(exc)
+        except (OSError, *store.DATABASE_FAULTS) as exc:
+            error = describe_fault(exc)
+        if error:
+            log.error("publish_failed", mailbox=self.mailbox.name, error=error, processing="ok")
+        else:
+            if health.publish_error:
+                log.info("publish_recovered", mailbox=self.mailbox.name)
+            health.last_published = _now()
+        health.publish_error = error
+        self._report()
+        if self._observer is not None:
+            self._observer.outputs_published(self.mailbox.name, results, error)
 
     def _observe(self, summary: CycleSummary, started: float) -> None:
         if self._observer is not None:

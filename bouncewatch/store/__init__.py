@@ -1,8 +1,8 @@
 """The store: the only room that imports peewee (and the database drivers).
 
 This module holds the reads and the batch writes the other rooms call as `store.<name>`; the
-tables, the connection and the schema are in `models.py` (re-exported here), the schema steps
-in `migrations.py`, the per-mailbox leases in `leases.py`, and the read models of the CLI, the
+tables and the schema are in `models.py` (re-exported here), connecting with bounded waits in
+`connect.py`, the schema steps in `migrations.py`, the per-mailbox leases in `leases.py`, and the read models of the CLI, the
 API and the console in `address_views.py` and `console_queries.py`.
 
 One batch of messages is written in one transaction: the messages (keyed by a fingerprint of
@@ -22,6 +22,7 @@ from datetime import datetime
 import peewee
 
 from ..records import AddressState, BounceRecord
+from .connect import Timeouts as Timeouts, sqlite_path as sqlite_path, where as where
 from .models import (  # re-exported: the other rooms use them as store.<name>
     DATABASE_FAULTS as DATABASE_FAULTS,
     MODELS as MODELS,
@@ -38,13 +39,19 @@ from .models import (  # re-exported: the other rooms use them as store.<name>
     ProcessedMessage as ProcessedMessage,
     ReplayGuard as ReplayGuard,
     SenderAlert as SenderAlert,
+    StateMissing as StateMissing,
     WebhookDelivery as WebhookDelivery,
     close_database as close_database,
+    create_schema as create_schema,
     database_proxy as database_proxy,
+    fault_text as fault_text,
     open_database as open_database,
     schema_version as schema_version,
+    set_state_id as set_state_id,
+    state_id as state_id,
     upgrade_schema as upgrade_schema,
     utcnow as utcnow,
+    where_open as where_open,
     write_transaction as write_transaction,
 )
 

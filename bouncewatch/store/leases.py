@@ -6,8 +6,8 @@ over a lease row with an expiry because the server itself ends the lease when th
 ends: a process that exits or is SIGKILLed has its socket closed by the kernel, the server
 backend sees EOF and drops the lock at once, so a standby takes over at its next try
 (`[daemon] lease_retry_seconds`) instead of waiting out an expiry; and no clocks or heartbeats
-are compared. A holder whose host vanishes is noticed by TCP keepalives (set on the lease
-connection), and the holder itself checks its lease connection between batches and stops
+are compared. A holder whose host vanishes is noticed by TCP keepalives and bounded waits (set
+on the lease connection as on the store's, store/connect.py), and the holder itself checks its lease connection between batches and stops
 when it is gone. Should two instances ever overlap for a moment anyway, the store's unique
 message fingerprints keep a message from being counted twice.
 
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
+
+from .connect import Timeouts, bound_waits, postgres_parameters
 
 log = structlog.get_logger("bouncewatch.lease")
 
@@ -62,15 +64,7 @@ class PostgresLeases:
 
         if self._connection is None or self._connection.closed:
             self._held.clear()  # a new session holds nothing
-            self._connection = psycopg2.connect(
-                **self._connect_kwargs,
-                application_name="bouncewatch-lease",
-                connect_timeout=10,
-                keepalives=1,
-                keepalives_idle=10,
-                keepalives_interval=5,
-                keepalives_count=3,
-            )
+            self._connection = psycopg2.connect(**self._connect_kwargs)
             self._connection.autocommit = True
         return self._connection.cursor()
 
@@ -158,14 +152,13 @@ class FileLeases:
             self._files.clear()
 
 
-def leases_for(database_url: str) -> Leases:
+def leases_for(database_url: str, timeouts: Timeouts = Timeouts()) -> Leases:
     """The lease kind that fits the database: advisory locks on PostgreSQL, file locks otherwise."""
     if database_url.startswith(("postgres", "postgresql")):
-        from playhouse.db_url import parse
-
-        params = parse(database_url)
-        kwargs = {"dbname": params.pop("database")}
-        kwargs.update({k: v for k, v in params.items() if k in {"host", "port", "user", "password", "sslmode"}})
+        kwargs = postgres_parameters(database_url, timeouts)
+        kwargs["dbname"] = kwargs.pop("database")
+        kwargs["application_name"] = f"{kwargs['application_name']}-lease"
+        bound_waits(kwargs["application_name"], timeouts)  # every wait on the lease connection too
         return PostgresLeases(kwargs)
     path = database_url.split(":///", 1)[1] if ":///" in database_url else ""
     directory = Path(path).resolve().parent if path and path != ":memory:" else Path.cwd()

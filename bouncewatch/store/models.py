@@ -9,16 +9,24 @@ requests; `meta` holds the schema version.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote
 
 import peewee
-from playhouse.db_url import connect
+
+from .connect import Timeouts, is_sqlite, postgres_database, sqlite_database, sqlite_path, where
 
 SCHEMA_VERSION = 4
 database_proxy = peewee.DatabaseProxy()
 DatabaseError = peewee.PeeweeException  # what the layers above catch: locked, unreachable, restarted
 DatabaseProxy = peewee.DatabaseProxy
-DATABASE_FAULTS: tuple[type[BaseException], ...] = (peewee.PeeweeException,)
+# sqlite3's own: bulk_insert runs the driver's cursor directly (no peewee wrapper around it).
+DATABASE_FAULTS: tuple[type[BaseException], ...] = (peewee.PeeweeException, sqlite3.Error)
 try:
     import psycopg2
 
@@ -180,20 +188,33 @@ MODELS: tuple[type[_Model], ...] = (
     WebhookDelivery,
     ReplayGuard,
 )
-def open_database(url: str) -> peewee.Database:
-    """Connect to the URL's database, create or upgrade the schema, bind the models."""
-    if url.startswith("sqlite"):
-        db = connect(
-            url,
-            pragmas={
-                "journal_mode": "wal",
-                "synchronous": "full",
-                "foreign_keys": 1,
-                "busy_timeout": 10000,
-            },
-        )
+class StateMissing(Exception):
+    """The database holds no state where state is expected: gone, emptied, truncated, replaced.
+
+    Raised instead of creating a schema that would silently replace what was lost; the message
+    is one line that says what to restore.
+    """
+
+
+# Called with what is wrong ("/var/lib/bouncewatch/state.db does not exist") when the database
+# has no schema; it raises StateMissing to refuse, or returns to let the schema be created.
+OnMissing = Callable[[str], None]
+
+
+def open_database(url: str, *, timeouts: Timeouts = Timeouts(), on_missing: OnMissing | None = None) -> peewee.Database:
+    """Connect to the URL's database, bind the models, upgrade an older schema in place.
+
+    A database without a schema gets one only when `on_missing` (given what is wrong) returns;
+    without `on_missing` it always does (a first start). An SQLite file truncated to 0 bytes
+    beside its write-ahead log is never taken for an empty database.
+    """
+    missing = _sqlite_missing(url) if is_sqlite(url) else None
+    if missing is not None and on_missing is not None:
+        on_missing(missing)
+    if is_sqlite(url):
+        db: peewee.Database = sqlite_database(url, timeouts, may_create=missing is not None)
     else:
-        db = connect(url)
+        db = postgres_database(url, timeouts)
     database_proxy.initialize(db)
     db.connect(reuse_if_open=True)
     with db.atomic():
@@ -201,8 +222,96 @@ def open_database(url: str) -> peewee.Database:
             # Several instances may start at once (HA): one creates or upgrades, the others
             # wait here, then see the schema done. Released at commit.
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-        upgrade_schema(db)
+        if not db.table_exists(Meta._meta.table_name):
+            if missing is None and on_missing is not None:
+                on_missing(f"{where(url)} has no bouncewatch tables")
+            create_schema(db)
+        else:
+            upgrade_schema(db)
     return db
+
+
+def where_open() -> str:
+    """The open database, for a person: its file, or user@host:port/name (never a password)."""
+    db = database_proxy.obj
+    if db is None:
+        return "(no database open)"
+    if isinstance(db, peewee.SqliteDatabase):
+        name = str(db.database)
+        return unquote(name.removeprefix("file:").split("?", 1)[0]) if name.startswith("file:") else name
+    params = getattr(db, "connect_params", {})
+    user = f"{params['user']}@" if params.get("user") else ""
+    return f"{user}{params.get('host', 'localhost')}:{params.get('port', 5432)}/{db.database}"
+
+
+def fault_text(exc: BaseException, url: str | None = None) -> str:
+    """A database error as one line naming the database (`url`'s, else the open one's), with a
+    hint when an SQLite file's disk is full (SQLite may only say "disk I/O error")."""
+    cause = exc
+    # A failed rollback after a lost connection hides the loss: tell the loss.
+    while "connection already closed" in str(cause) and cause.__context__ is not None:
+        cause = cause.__context__
+    name = where(url) if url else where_open()
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    if not name.startswith(("(", "file:")) and "@" not in name and ":" not in name.split("/", 1)[0]:
+        try:
+            if os.statvfs(Path(name).parent).f_bavail == 0:
+                text += "; the disk holding it is full"
+        except OSError:
+            pass
+    return f"database {name}: {text}"
+
+
+def _sqlite_missing(url: str) -> str | None:
+    """What is wrong with an SQLite file that holds no database (None: it has content)."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    wal = path.with_name(path.name + "-wal")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        left = f" (its write-ahead log {wal.name} is still there)" if wal.exists() else ""
+        return f"{path} does not exist{left}"
+    if size:
+        return None
+    if wal.exists() and wal.stat().st_size:
+        # SQLite would report "database is locked" (or replay the log into an empty file).
+        raise StateMissing(
+            f"the database {path} was truncated to 0 bytes ({wal.name} beside it still holds "
+            "writes); restore it from a backup"
+        )
+    return f"{path} is an empty file (0 bytes)"
+
+
+def create_schema(db: peewee.Database) -> None:
+    """Create every table and index on an empty database, with a new state id.
+
+    The one place a schema is made: `open_database` calls it only where nothing is lost (a
+    first start, `bouncewatch init`). Settings that must precede the first table go here.
+    """
+    from .migrations import ON_CREATE  # indexes the models cannot declare
+
+    db.create_tables(MODELS)
+    for step in ON_CREATE:
+        step(db)
+    Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+    Meta.create(key=STATE_ID_KEY, value=uuid.uuid4().hex)
+
+
+STATE_ID_KEY = "state_id"  # names this state, so a marker beside the outputs can recognise it
+
+
+def state_id() -> str | None:
+    """The id of the state in the open database (None: made before state ids, or no schema)."""
+    row = Meta.get_or_none(Meta.key == STATE_ID_KEY)
+    return row.value if row else None
+
+
+def set_state_id(value: str) -> None:
+    Meta.insert(key=STATE_ID_KEY, value=value).on_conflict(
+        conflict_target=[Meta.key], update={Meta.value: value}
+    ).execute()
 
 
 def upgrade_schema(db: peewee.Database) -> None:
@@ -210,12 +319,7 @@ def upgrade_schema(db: peewee.Database) -> None:
     from .migrations import STEPS  # the versioned steps live beside the models
 
     if not db.table_exists(Meta._meta.table_name):
-        db.create_tables(MODELS)
-        from .migrations import ON_CREATE  # indexes the models cannot declare
-
-        for step in ON_CREATE:
-            step(db)
-        Meta.create(key="schema_version", value=str(SCHEMA_VERSION))
+        create_schema(db)
         return
     row = Meta.get_or_none(Meta.key == "schema_version")
     version = int(row.value) if row else 1

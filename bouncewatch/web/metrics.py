@@ -9,7 +9,7 @@ COUNT), so manual blocks and other instances show up too.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import structlog
 from prometheus_client import (
@@ -23,6 +23,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..publish.outputs import Published
 from ..records import BounceClass, CycleSummary, Outcome
 
 log = structlog.get_logger("bouncewatch.metrics")
@@ -104,6 +105,32 @@ class Metrics:
             ["mailbox", "error_type"],
             registry=registry,
         )
+        self.publish_failures = Counter(
+            "bouncewatch_publish_failures",
+            "Publishes after a cycle that failed (an output refused by its shrink guard, or not written)",
+            ["mailbox"],
+            registry=registry,
+        )
+        self.last_published = Gauge(
+            "bouncewatch_last_publish_timestamp_seconds",
+            "Unix time of the last publish in which every output was written or unchanged",
+            registry=registry,
+        )
+        self.output_addresses = Gauge(
+            "bouncewatch_output_addresses", "Addresses in each published output file now", ["path"], registry=registry
+        )
+        self.shrink_refused = Gauge(
+            "bouncewatch_output_shrink_refused",
+            "1 while the output's last publish was refused by its shrink guard (max_shrink), else 0",
+            ["path"],
+            registry=registry,
+        )
+        self.vanishing = Gauge(
+            "bouncewatch_output_vanishing_addresses",
+            "Published addresses the refused write would have dropped (0 when not refused)",
+            ["path"],
+            registry=registry,
+        )
         self.provider_events = Counter(
             "bouncewatch_provider_events",
             "Events from sending services and POST /v1/events, by provider and outcome (recorded, duplicate)",
@@ -136,6 +163,7 @@ class Metrics:
         for counter in (self.quarantined, self.newly_blocked, self.alerts):
             counter.labels(mailbox)
         self.cycle_seconds.labels(mailbox)
+        self.publish_failures.labels(mailbox)
 
     # -- CycleObserver --------------------------------------------------------------------------
 
@@ -154,6 +182,17 @@ class Metrics:
 
     def cycle_failed(self, mailbox: str, error_type: str) -> None:
         self.errors.labels(mailbox, error_type).inc()
+
+    def outputs_published(self, mailbox: str, results: Sequence[Published], error: str) -> None:
+        for result in results:
+            path = str(result.spec.path)
+            self.output_addresses.labels(path).set(result.published)
+            self.shrink_refused.labels(path).set(1 if result.refused else 0)
+            self.vanishing.labels(path).set(result.vanished if result.refused else 0)
+        if error:
+            self.publish_failures.labels(mailbox).inc()
+        else:
+            self.last_published.set(time.time())
 
     # -- provider events (web/hooks.py) ---------------------------------------------------------
 

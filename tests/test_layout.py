@@ -41,6 +41,7 @@ LIBRARY_ROOMS = {
     "waitress": "web",
     "prometheus_client": "web",
     "click": "cli",
+    "ahocorasick": "parse",
 }
 
 MAX_TOP_LEVEL_MODULES = 12

@@ -62,6 +62,20 @@ _ECHOED_COMMAND = re.compile(r">>>[ \t]*(HELO|EHLO|STARTTLS|MAIL F|RCPT|DATA)", 
 _UPPER_NAMES = {"HELO": "HELO", "EHLO": "EHLO", "STARTTLS": "EHLO", "MAIL F": "MAIL", "RCPT": "RCPT", "DATA": "DATA"}
 
 
+# The words MTAs use for the stage a remote server refused: qmail ("does not like recipient",
+# "sender was rejected", "my name was rejected", "failed after I sent the message"), DragonFly
+# ("did not like our RCPT TO"), IMail/SMTP32 ("RCPT TO generated following response").
+_STAGE_WORDS = re.compile(
+    r"does not like (recipient|sender)|(sender|my name) was rejected|(failed after i sent the message)"
+    r"|did not like our (rcpt to|mail from|final data|data)|(rcpt to) generated following response",
+    re.I,
+)
+_STAGE_NAMES = {
+    "recipient": "RCPT", "sender": "MAIL", "my name": "HELO", "failed after i sent the message": "DATA",
+    "rcpt to": "RCPT", "mail from": "MAIL", "final data": "DATA", "data": "DATA",
+}
+
+
 def find_command(text: str) -> str:
     """The SMTP command an error answered, from phrases like 'in reply to RCPT TO command'."""
     echoed = _ECHOED_COMMAND.findall(text) if ">>>" in text else None
@@ -70,6 +84,9 @@ def find_command(text: str) -> str:
     match = _COMMAND.search(text)
     if match:
         return _COMMAND_NAMES.get(match.group(1).lower(), "")
+    match = _STAGE_WORDS.search(text)
+    if match:
+        return _STAGE_NAMES[next(g for g in match.groups() if g).lower()]
     found = _UPPER_COMMAND.findall(text)
     return _UPPER_NAMES[found[-1]] if found else ""
 

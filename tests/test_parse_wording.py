@@ -1,0 +1,249 @@
+"""The phrase table: every reason's wording in ten languages, folding, gaps, and what must not match.
+
+The examples are written from the standards (RFC 3463, RFC 5321) and the generic replies mail
+servers give in each language, not copied from any corpus file.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bouncewatch.parse import parse_message
+from bouncewatch.parse.reasons import Evidence, fold, match_text, matches, reason_for
+from bouncewatch.parse.reasons_data import LANGUAGES, WORDING
+
+VOCABULARY = (
+    "userunknown", "hostunknown", "hasmoved", "notaccept", "mailboxfull", "mesgtoobig", "exceedlimit",
+    "expired", "blocked", "spamdetected", "policyviolation", "securityerror", "authfailure", "requireptr",
+    "badreputation", "notcompliantrfc", "speeding", "virusdetected", "filtered", "rejected", "suspend",
+    "norelaying", "toomanyconn", "networkerror", "systemerror", "systemfull", "contenterror", "mailererror",
+    "syntaxerror", "onhold", "undefined", "delivered", "vacation", "feedback",
+)
+# The families a bounce's reader needs in every language: the address, the domain, the mailbox,
+# the message, the delivery, the sender and the servers.
+EVERY_LANGUAGE = (
+    "userunknown", "hostunknown", "mailboxfull", "mesgtoobig", "suspend", "expired", "rejected", "blocked",
+    "spamdetected", "virusdetected", "policyviolation", "norelaying", "networkerror", "systemerror",
+    "toomanyconn", "securityerror",
+)
+
+
+def _phrases():
+    for reason, wording in WORDING.items():
+        for lang in LANGUAGES:
+            for phrase in getattr(wording, lang):
+                yield reason, lang, phrase
+
+
+def test_every_reason_of_the_vocabulary_has_an_entry() -> None:
+    """The table names every reason of the vocabulary, and nothing outside it."""
+    assert set(WORDING) == set(VOCABULARY)
+
+
+@pytest.mark.parametrize("reason", EVERY_LANGUAGE)
+def test_main_families_are_worded_in_every_language(reason: str) -> None:
+    """Each main reason family has phrases in all ten languages."""
+    wording = WORDING[reason]
+    missing = [lang for lang in LANGUAGES if not getattr(wording, lang)]
+    assert not missing, (reason, missing)
+
+
+def test_phrases_are_lowercase_and_unique() -> None:
+    """A phrase with a capital letter could never match the lowercased text; none is listed twice in a language."""
+    seen: set[tuple[str, str, str]] = set()
+    for reason, lang, phrase in _phrases():
+        assert phrase == phrase.lower(), (reason, lang, phrase)
+        assert phrase.strip(), (reason, lang)
+        assert (reason, lang, phrase) not in seen, (reason, lang, phrase)
+        seen.add((reason, lang, phrase))
+
+
+def test_every_phrase_is_found_in_a_sentence() -> None:
+    """Each phrase of the table, inside a longer sentence and in the server's capitals, reads as its reason
+    (the one-pass scan, the folding of accents and the gaps between a phrase's parts all work)."""
+    failures = []
+    for reason, lang, phrase in _phrases():
+        words = phrase.replace(" * ", " de la part du serveur ")
+        text = f"550 Error: {words.upper() if lang not in ('ja', 'zh') else words} (see the message below)"
+        if not matches(reason, fold(text)):
+            failures.append((reason, lang, phrase))
+    assert not failures, failures[:10]
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Empfänger unbekannt", "empfaenger unbekannt"),
+        ("Boîte aux lettres pleine", "boite aux lettres pleine"),
+        ("Usuário não encontrado", "usuario nao encontrado"),
+        ("Größe überschritten", "groesse ueberschritten"),
+        ("Учётная запись", "учетная запись"),
+        ("l’adresse n’existe pas", "l'adresse n'existe pas"),
+        ("ユーザが存在しません", "ユーザが存在しません"),
+        ("plain ascii 550 5.1.1", "plain ascii 550 5.1.1"),
+    ],
+)
+def test_fold(text: str, folded: str) -> None:
+    """Accents, umlauts, ß, ё and typographic quotes fold to plain letters; other scripts stay as written."""
+    assert fold(text) == folded
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # userunknown: in reply to RCPT TO, the stage where a server checks the address
+        ("550 5.1.1 Empfänger unbekannt", "userunknown"),
+        ("550 Empfaenger unbekannt", "userunknown"),
+        ("550 Die E-Mail-Adresse des Empfängers existiert nicht", "userunknown"),
+        ("550 5.1.1 Utilisateur inconnu", "userunknown"),
+        ("550 L'adresse de messagerie indiquée n’existe pas", "userunknown"),
+        ("550 Usuario desconocido", "userunknown"),
+        ("550 El usuario indicado no existe", "userunknown"),
+        ("550 Utente sconosciuto", "userunknown"),
+        ("550 La casella di posta non esiste", "userunknown"),
+        ("550 Usuário desconhecido", "userunknown"),
+        ("550 O endereço informado não existe", "userunknown"),
+        ("550 Onbekende gebruiker", "userunknown"),
+        ("550 Het adres bestaat niet", "userunknown"),
+        ("550 Пользователь не найден", "userunknown"),
+        ("550 Почтовый ящик не существует", "userunknown"),
+        ("550 指定されたユーザは存在しません", "userunknown"),
+        ("550 收件人不存在", "userunknown"),
+        ("550 No such user here", "userunknown"),
+        ("550 Not a valid user", "userunknown"),
+    ],
+)
+def test_recipient_unknown_in_every_language(text: str, reason: str) -> None:
+    """A rejected recipient reads as userunknown in each language, with or without a status code."""
+    assert reason_for(Evidence(diagnostic=text, reply_code="550", command="RCPT")) == reason
+    assert reason_for(Evidence(status="5.1.1", diagnostic=text, reply_code="550")) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Domain existiert nicht", "hostunknown"),
+        ("Le domaine example.fr n'existe pas", "hostunknown"),
+        ("Dominio inexistente", "hostunknown"),
+        ("Il dominio non esiste", "hostunknown"),
+        ("Domínio não encontrado", "hostunknown"),
+        ("Domein bestaat niet", "hostunknown"),
+        ("Домен не найден", "hostunknown"),
+        ("ドメインが見つかりません", "hostunknown"),
+        ("域名不存在", "hostunknown"),
+        ("Host or domain name not found. Name service error for name=example.invalid type=A", "hostunknown"),
+        ("connect to example.invalid: Name or service not known", "hostunknown"),
+    ],
+)
+def test_host_unknown_in_every_language(text: str, reason: str) -> None:
+    """A domain that does not exist reads as hostunknown in each language."""
+    assert match_text(text) == reason
+    assert reason_for(Evidence(status="5.1.2", diagnostic=text)) == reason
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "reason"),
+    [
+        ("5.2.2", "Postfach voll", "mailboxfull"),
+        ("4.2.2", "Boîte aux lettres pleine", "mailboxfull"),
+        ("5.2.2", "Buzón lleno", "mailboxfull"),
+        ("5.2.2", "Casella piena", "mailboxfull"),
+        ("5.2.2", "Caixa postal cheia", "mailboxfull"),
+        ("5.2.2", "Mailbox is vol", "mailboxfull"),
+        ("5.2.2", "Почтовый ящик переполнен", "mailboxfull"),
+        ("5.2.2", "メールボックスがいっぱいです", "mailboxfull"),
+        ("5.2.2", "邮箱已满", "mailboxfull"),
+        ("5.0.0", "Nachricht ist zu groß", "mesgtoobig"),
+        ("5.0.0", "Сообщение слишком большое", "mesgtoobig"),
+        ("5.0.0", "邮件太大", "mesgtoobig"),
+        ("5.0.0", "Konto ist deaktiviert", "suspend"),
+        ("5.0.0", "Cuenta suspendida", "suspend"),
+        ("5.0.0", "Account disabilitato", "suspend"),
+        ("5.7.1", "Als Spam erkannt", "spamdetected"),
+        ("5.7.1", "Le message a été détecté comme spam", "spamdetected"),
+        ("5.7.1", "垃圾邮件", "spamdetected"),
+        ("5.7.1", "Relaying nicht erlaubt", "norelaying"),
+        ("5.7.1", "Relais non autorisé", "norelaying"),
+    ],
+)
+def test_mailbox_message_and_relay_wording(status: str, text: str, reason: str) -> None:
+    """Full mailboxes, oversized messages, suspended accounts, spam and relaying read right in each language."""
+    assert reason_for(Evidence(status=status, diagnostic=text, command="RCPT")) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Technical details of permanent failure: The recipient server did not accept our requests to connect.",
+         "expired"),
+        ("Message will be retried for 2 more day(s)", "expired"),
+        ("Die Zustellung wird erneut versucht", "expired"),
+        ("Verbindung zum Server fehlgeschlagen", "networkerror"),
+        ("Ошибка сети", "networkerror"),
+        ("Interner Fehler", "systemerror"),
+        ("系统错误", "systemerror"),
+        ("Zu viele Verbindungen", "toomanyconn"),
+        ("452 4.3.2 Connection rate limit exceeded", "toomanyconn"),
+    ],
+)
+def test_delivery_and_server_wording(text: str, reason: str) -> None:
+    """Connection failures, delays and server trouble are told apart, and a connection failure is not onhold."""
+    assert reason_for(Evidence(diagnostic=text)) == reason
+
+
+@pytest.mark.parametrize(
+    ("status", "command", "text", "not_reason", "reason"),
+    [
+        # the sender's address or domain, not the recipient's
+        ("5.1.8", "MAIL", "553 5.1.8 Domain of sender address bob@example.org does not exist", "userunknown",
+         "rejected"),
+        ("5.1.0", "", "550 5.1.0 <bounce@example.org> sender rejected", "userunknown", "rejected"),
+        ("", "MAIL", "550 Absender abgelehnt", "userunknown", "rejected"),
+        ("", "MAIL", "550 Sender address rejected: Domain not found", "hostunknown", "rejected"),
+        ("5.7.1", "RCPT", "550 5.7.1 Your IP address 192.0.2.1 is blocked", "userunknown", "blocked"),
+        ("5.7.1", "RCPT", "554 5.7.1 Ihre IP-Adresse ist gesperrt", "userunknown", "blocked"),
+        ("", "", "Google tried to deliver your message, but it was rejected by the recipient domain.", "filtered",
+         "onhold"),
+        ("4.7.650", "", "451 4.7.650 The mail server has been temporarily rate limited due to IP reputation.",
+         "speeding", "badreputation"),
+    ],
+)
+def test_sender_side_is_not_the_recipient(status: str, command: str, text: str, not_reason: str, reason: str) -> None:
+    """A block of the sender (its address, domain or IP) never reads as an unknown recipient or domain."""
+    got = reason_for(Evidence(status=status, diagnostic=text, command=command))
+    assert got != not_reason
+    assert got == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this message will not be retried",
+        "the domain does not accept mail from your ip",
+        "we will not retry",
+    ],
+)
+def test_words_that_look_alike(text: str) -> None:
+    """Phrases are matched as written: a final failure's "will not be retried" is not a retry."""
+    assert not matches("expired", fold(text))
+
+
+def _text_bounce(body: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mail.example.de\r\n"
+        "To: sender@example.org\r\n"
+        "Subject: Unzustellbar: Ihre Nachricht\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
+    ).encode("utf-8")
+
+
+def test_german_text_bounce_end_to_end() -> None:
+    """A German bounce in no standard layout gives the recipient with reason userunknown and a pseudo status."""
+    raw = _text_bounce(
+        "Ihre Nachricht konnte nicht zugestellt werden.\r\n\r\n"
+        "<niemand@example.de>: host mx.example.de said: 550 Benutzer unbekannt (in reply to RCPT TO command)\r\n"
+    )
+    records = parse_message(raw).records
+    assert [(r.address, r.reason) for r in records] == [("niemand@example.de", "userunknown")]
+    assert records[0].status == "5.0.911"

@@ -1,4 +1,5 @@
-"""The phrase table: every reason's wording in ten languages, folding, gaps, and what must not match.
+"""Reasons from wording: the phrase table in ten languages (folding, gaps, what must not match), the
+SMTP stage read from words, status codes quoted in the text, and the error paragraph of a text bounce.
 
 The examples are written from the standards (RFC 3463, RFC 5321) and the generic replies mail
 servers give in each language, not copied from any corpus file.
@@ -9,8 +10,10 @@ from __future__ import annotations
 import pytest
 
 from bouncewatch.parse import parse_message
+from bouncewatch.parse.finalize import find_command
 from bouncewatch.parse.reasons import Evidence, fold, match_text, matches, reason_for
 from bouncewatch.parse.reasons_data import LANGUAGES, WORDING
+from bouncewatch.parse.status import find_status
 
 VOCABULARY = (
     "userunknown", "hostunknown", "hasmoved", "notaccept", "mailboxfull", "mesgtoobig", "exceedlimit",
@@ -247,3 +250,86 @@ def test_german_text_bounce_end_to_end() -> None:
     records = parse_message(raw).records
     assert [(r.address, r.reason) for r in records] == [("niemand@example.de", "userunknown")]
     assert records[0].status == "5.0.911"
+
+
+def test_status_quoted_after_a_reply_code_wins() -> None:
+    """A reporting MTA's own generic code loses to the remote server's code quoted after a reply code,
+    and of several quoted replies the last, innermost one is the remote server's own."""
+    assert find_status("5.1.0 - Unknown address error 550-'5.2.2 <a@example.jp>... Mailbox Full'") == "5.2.2"
+    assert find_status("554 4.4.7 Message expired: unable to deliver.<421 4.4.2 Connection timed out>") == "4.4.2"
+    assert find_status("550-5.7.1 first line 550 5.7.1 last line") == "5.7.1"
+    assert find_status("5.1.0 address rejected") == "5.1.0"
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("192.0.2.1 does not like recipient. Remote host said: 550 No such user", "RCPT"),
+        ("Connected to 192.0.2.1 but sender was rejected. Remote host said: 553 denied", "MAIL"),
+        ("Connected to 192.0.2.1 but my name was rejected.", "HELO"),
+        ("192.0.2.1 failed after I sent the message. Remote host said: 554 rejected", "DATA"),
+        ("mx.example.com [192.0.2.1] did not like our final DATA: 550 5.7.1 spam", "DATA"),
+        ("mx.example.com [192.0.2.1] did not like our RCPT TO: 550 5.1.1 unknown", "RCPT"),
+        ("Unknown user RCPT TO generated following response: 553 5.3.0 Addressee unknown", "RCPT"),
+        ("550 5.1.1 user unknown", ""),
+    ],
+)
+def test_stage_words(text: str, command: str) -> None:
+    """The SMTP stage a server refused is read from the words qmail, DragonFly and IMail use for it."""
+    assert find_command(text) == command
+
+
+def test_qmail_recipient_refusal_is_userunknown() -> None:
+    """qmail's 'does not like recipient' puts an unknown-user reply at RCPT: userunknown, not filtered."""
+    raw = (
+        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
+        "Subject: failure notice\r\n\r\n"
+        "Hi. This is the qmail-send program at mail.example.org.\r\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+        "<nobody@example.net>:\r\n"
+        "192.0.2.7 does not like recipient.\r\n"
+        "Remote host said: 550 nobody@example.net... No such user\r\n"
+        "Giving up on 192.0.2.7.\r\n\r\n"
+        "--- Below this line is a copy of the message.\r\n"
+    ).encode()
+    records = parse_message(raw).records
+    assert [(r.address, r.reason) for r in records] == [("nobody@example.net", "userunknown")]
+
+
+@pytest.mark.parametrize(
+    ("error", "reason", "status"),
+    [
+        ("mx.example.net [192.0.2.9] did not like our final DATA:\r\n"
+         "550 5.7.26 Unauthenticated email is not accepted due to the sender domain's DMARC policy.",
+         "authfailure", "5.7.26"),
+        ("DNS lookup failure: host example.net not found", "hostunknown", "5.0.912"),
+        ("Could not deliver for the last 432000 seconds. Giving up.", "expired", "5.0.947"),
+    ],
+)
+def test_error_in_the_paragraph_after_the_statement(error: str, reason: str, status: str) -> None:
+    """'There was an error delivering your mail to <a@b>.' then a blank line then the error: the error is read."""
+    raw = (
+        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
+        "Subject: Mail delivery failed\r\n\r\n"
+        "This is the mail agent at mail.example.org.\r\n\r\n"
+        "There was an error delivering your mail to <someone@example.net>.\r\n\r\n"
+        f"{error}\r\n\r\n"
+        "Message headers follow.\r\n\r\n"
+        "Received: from sender (uid 0)\r\nSubject: hello\r\nTo: <someone@example.net>\r\n"
+    ).encode()
+    (record,) = parse_message(raw).records
+    assert (record.address, record.reason, record.status) == ("someone@example.net", reason, status)
+
+
+def test_paragraph_after_a_statement_that_says_why_is_not_taken() -> None:
+    """When the line naming the address already gives the error, the next paragraph is left alone."""
+    raw = (
+        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
+        "Subject: Mail delivery failed\r\n\r\n"
+        "<someone@example.net>: 550 5.2.2 mailbox full, message refused by the server\r\n\r\n"
+        "We will not retry; the message below is spam detected by our own filter.\r\n"
+    ).encode()
+    (record,) = parse_message(raw).records
+    assert record.reason == "mailboxfull"
+    assert "spam" not in record.diagnostic

@@ -354,7 +354,7 @@ WORDING: dict[str, Wording] = {
             "recipient address rejected: unknown domain name", "recipient domain must exist",
             "the account or domain may not exist", "unknown host", "unroutable address", "unrouteable address",
             "domain not found", "domain name not found", "unknown domain", "non-existent domain",
-            "nonexistent domain", "nxdomain", "domain * does not exist",
+            "nonexistent domain", "nxdomain", "domain * does not exist", "host * not found",
         ),
         de=(
             "domain existiert nicht", "domäne existiert nicht", "unbekannte domain", "domain unbekannt",
@@ -387,7 +387,7 @@ WORDING: dict[str, Wording] = {
         ),
         zh=("域名不存在", "域不存在", "未知域名", "找不到域名", "主机不存在", "未知主机", "找不到主机"),
         pattern=r"""553[ ][^ ]+[ ]does[ ]not[ ]exist""",
-        unless=("sender address rejected", "sender domain", "domain of sender"),
+        unless=("sender address rejected", "sender domain", "domain of sender", "host not found, try again"),
     ),
     "hasmoved": Wording(
         en=(
@@ -608,8 +608,9 @@ WORDING: dict[str, Wording] = {
             "the recipient server did not accept our requests to connect", "will be retried", "will retry",
             "will continue trying", "will keep trying", "will continue to try", "envelope expired",
             "message expired", "maximum time expired", "maximum-time-expired", "retry timeout exceeded",
-            "failed * attempts", "could not be delivered for * days", "unable to deliver in * minutes",
-            "unable to deliver in * hours", "host is not responding", "server is not responding",
+            "failed * attempts", "could not be delivered for * days", "could not deliver for",
+            "unable to deliver in * minutes", "unable to deliver in * hours", "host is not responding",
+            "server is not responding",
         ),
         de=(
             "wird erneut versucht", "wird weiterhin versucht", "weitere zustellversuche",

@@ -58,6 +58,7 @@ def find_status(text: str) -> str:
     for pattern, needed in _STATUS_NEEDS:
         if needed not in text:  # a literal every match of the pattern contains
             continue
+        found_here = ""
         for match in pattern.finditer(text):
             found = match.group(1)
             start, end = match.span(1)
@@ -66,7 +67,11 @@ def find_status(text: str) -> str:
                 continue
             if start > 0 and text[start - 1] == "." or (start > 1 and text[start - 1].isdigit()):
                 continue
-            return found
+            if pattern is not _STATUS_PATTERNS[1]:
+                return found
+            found_here = found  # after a reply code: the last one, the remote server's own
+        if found_here:
+            return found_here
     return ""
 
 

@@ -333,3 +333,44 @@ def test_paragraph_after_a_statement_that_says_why_is_not_taken() -> None:
     (record,) = parse_message(raw).records
     assert record.reason == "mailboxfull"
     assert "spam" not in record.diagnostic
+
+
+@pytest.mark.parametrize(
+    ("evidence", "reason"),
+    [
+        # the type of a Diagnostic-Code says who wrote it: a quoted remote reply is read as such
+        (Evidence(status="5.0.0", diagnostic="host mx.example.net[192.0.2.1] said: 550 unknown user <a@example.net>",
+                  reply_code="550", command="RCPT", diag_type="X-POSTFIX"), "userunknown"),
+        (Evidence(status="5.0.0", diagnostic="No such domain.", diag_type="UNKNOWN"), "hostunknown"),
+        (Evidence(status="5.1.1", diagnostic='unknown user: "bob"', diag_type="X-POSTFIX"), "userunknown"),
+        # our HELO refused for good, then qmail's "queue too long" trailer: the refusal says why
+        (Evidence(status="5.0.0", diagnostic="Connected to 192.0.2.1 but my name was rejected. Remote host said: "
+                  "501 5.0.0 Invalid domain name I'm not going to try again; this message has been in the queue too "
+                  "long.", reply_code="501", command="HELO"), "blocked"),
+        # a delay whose only other sign is a generic status code
+        (Evidence(status="4.4.0", diagnostic="The server will continue trying for up to 21 hours.",
+                  action="delayed"), "expired"),
+        (Evidence(status="4.4.0", diagnostic="", action="delayed"), "expired"),
+        # Postfix's bare refusal at RCPT
+        (Evidence(status="5.0.0", diagnostic="550 <a@example.net>: Recipient address rejected.", reply_code="550",
+                  command="RCPT"), "userunknown"),
+    ],
+)
+def test_reason_decisions(evidence: Evidence, reason: str) -> None:
+    """The order of the reason table: diagnostic types, a refused greeting, delays, bare refusals."""
+    assert reason_for(evidence) == reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "connect to mx.example.net[192.0.2.1]:25: No route to host",
+        "Host unreachable",
+        "Host or domain name not found. Name service error for name=example.net type=MX: Host not found, try again",
+    ],
+)
+def test_network_trouble_is_not_an_unknown_domain(text: str) -> None:
+    """An unreachable host or a DNS lookup to try again is a network error, never a domain that does not
+    exist (which would block the address at once)."""
+    assert reason_for(Evidence(diagnostic=text)) != "hostunknown"
+    assert reason_for(Evidence(status="4.4.1", diagnostic=text)) != "hostunknown"

@@ -355,9 +355,17 @@ def _another(ev: Evidence, text: str, sname: str) -> str:
                 # "in the queue too long" says only that retrying ended; a temporary status
                 # code naming the failure ("#4.4.3", a system error) says why
                 return reason
+            if candidate == "expired" and ev.command in ("EHLO", "HELO") and ev.reply_code[:1] == "5":
+                return "blocked"  # our greeting was refused for good; the retries only ended it
             return candidate
     if reason and reason not in ("undefined", "expired") and matches(reason, text):
         return reason  # the status code's reason, and the server's own words say the same
+    if ev.diag_type not in ("SMTP", ""):
+        # the reporting MTA decided it without an SMTP reply (local delivery, DNS): its own
+        # words for a domain or a user that does not exist say so, whatever the type says
+        for candidate in ("hostunknown", "userunknown"):
+            if matches(candidate, text):
+                return candidate
     head = ev.status[:3]
     if head in ("5.6", "4.6"):
         return "contenterror"
@@ -440,7 +448,9 @@ def reason_for(ev: Evidence) -> str:
         if special:
             return special
     reason = ""
-    if ev.diag_type in ("SMTP", ""):
+    # The type of a Diagnostic-Code says who wrote it, not what happened: one that quotes a remote
+    # server's reply ("X-Postfix; host ... said: 550 ...") is read as that reply.
+    if ev.diag_type in ("SMTP", "") or ev.reply_code:
         for candidate in _ORDER_FIRST:
             if _holds(candidate, ev, text, sname):
                 reason = candidate
@@ -456,8 +466,10 @@ def reason_for(ev: Evidence) -> str:
     reason = _another(ev, text, sname)
     if reason == "undefined":
         reason = ""
-    if not reason and ev.action == "delayed":
-        reason = "expired"
+    if ev.action == "delayed" and (
+        not reason or reason == sname and ev.status.endswith(".0") and not matches(reason, text)
+    ):
+        reason = "expired"  # a delay whose only other sign is a generic status code (4.4.0, 4.5.0)
     if reason:
         return reason
     if matches("vacation", text):

@@ -153,9 +153,10 @@ WORDING: dict[str, Wording] = {
         en=(
             "bad destination mailbox address", "unknown or illegal user", "the recipient name is not recognized",
             "recipient not found", "address not found", "account not found", "addressee unknown",
-            "user doesn't exist", "user does not exist", "not a valid user", "no such user", "unknown user",
-            "user not known", "mailbox * does not exist", "address * does not exist", "account * does not exist",
-            "user * does not exist", "recipient * does not exist", "user not local; please try",
+            "user doesn't exist", "recipient address rejected.", "user does not exist", "not a valid user",
+            "no such user", "unknown user", "user not known", "mailbox * does not exist", "address * does not exist",
+            "account * does not exist", "user * does not exist", "recipient * does not exist",
+            "user not local; please try",
         ),
         de=(
             "unbekannter empfänger", "empfänger unbekannt", "unbekannter benutzer", "benutzer unbekannt",
@@ -349,7 +350,7 @@ WORDING: dict[str, Wording] = {
     "hostunknown": Wording(
         en=(
             "domain does not exist", "domain is not reachable", "domain must exist",
-            "host or domain name not found", "host unknown", "host unreachable",
+            "host or domain name not found", "host unknown",
             "mail domain mentioned in email address is unknown", "name or service not known", "no such domain",
             "recipient address rejected: unknown domain name", "recipient domain must exist",
             "the account or domain may not exist", "unknown host", "unroutable address", "unrouteable address",
@@ -610,7 +611,7 @@ WORDING: dict[str, Wording] = {
             "message expired", "maximum time expired", "maximum-time-expired", "retry timeout exceeded",
             "failed * attempts", "could not be delivered for * days", "could not deliver for",
             "unable to deliver in * minutes", "unable to deliver in * hours", "host is not responding",
-            "server is not responding",
+            "server is not responding", "host not reachable",
         ),
         de=(
             "wird erneut versucht", "wird weiterhin versucht", "weitere zustellversuche",
@@ -1242,7 +1243,8 @@ WORDING: dict[str, Wording] = {
         en=(
             "could not connect and send the mail to",
             "dns records for the destination computer could not be found",
-            "hop count exceeded - possible mail loop", "host is unreachable", "host name lookup failure",
+            "hop count exceeded - possible mail loop", "host is unreachable", "host unreachable",
+            "host name lookup failure",
             "host not found, try again", "mail forwarding loop for ", "malformed name server reply",
             "malformed or unexpected name server reply", "maximum forwarding loop count exceeded",
             "message looping", "message probably in a routing loop", "no route to host", "too many hops",

@@ -374,3 +374,9 @@ def test_network_trouble_is_not_an_unknown_domain(text: str) -> None:
     exist (which would block the address at once)."""
     assert reason_for(Evidence(diagnostic=text)) != "hostunknown"
     assert reason_for(Evidence(status="4.4.1", diagnostic=text)) != "hostunknown"
+
+
+def test_sender_ip_block_next_to_mailbox_wording_is_not_userunknown() -> None:
+    """'Mailbox unavailable. Your IP address is blacklisted' blocks the sender, not the address."""
+    text = "550 5.2.1 Mailbox unavailable. Your IP address 192.0.2.1 is blacklisted using RBL."
+    assert reason_for(Evidence(diagnostic=text, reply_code="550", command="RCPT")) != "userunknown"

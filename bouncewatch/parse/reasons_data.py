@@ -202,11 +202,11 @@ WORDING: dict[str, Wording] = {
         ),
         ru=(
             "пользователь не существует", "пользователь не найден", "нет такого пользователя",
-            "неизвестный пользователь", "неизвестный получатель", "получатель не найден",
-            "получатель не существует", "адресат не найден", "несуществующий адрес", "несуществующий пользователь",
-            "нет такого ящика", "ящик не найден", "адрес * не существует", "адреса * не существует",
-            "ящик * не существует", "ящика * не существует", "пользователь * не существует",
-            "пользователя * не существует", "учётная запись * не существует",
+            "неизвестный пользователь", "неизвестный получатель", "получатель не найден", "получатель не существует",
+            "адресат не найден", "несуществующий адрес", "несуществующий пользователь", "нет такого ящика",
+            "ящик не найден", "адрес * не существует", "адреса * не существует", "ящик * не существует",
+            "ящика * не существует", "пользователь * не существует", "пользователя * не существует",
+            "учётная запись * не существует", "такого пользователя нет", "такого адреса нет", "такого ящика нет",
         ),
         ja=(
             "存在しないユーザ", "ユーザが存在しません", "ユーザーが存在しません", "ユーザは存在しません",
@@ -345,7 +345,10 @@ WORDING: dict[str, Wording] = {
         |vdeliver:[ ]invalid[ ]or[ ]unknown[ ]virtual[ ]user
         |your[ ]envelope[ ]recipient[ ]is[ ]in[ ]my[ ]badrcptto[ ]list
         )""",
-        unless=("sender address rejected", "sender verify failed", "sender verification failed", "domain of sender"),
+        unless=(
+            "sender address rejected", "sender verify failed", "sender verification failed", "domain of sender",
+            "your ip", "blacklisted", "blocklisted", "spamhaus", "dnsbl",
+        ),
     ),
     "hostunknown": Wording(
         en=(
@@ -534,7 +537,7 @@ WORDING: dict[str, Wording] = {
         ),
         zh=(
             "邮箱已满", "郵箱已滿", "信箱已满", "信箱已滿", "邮箱空间不足", "郵箱空間不足", "容量已满", "超出配额",
-            "超过配额", "配额已满", "邮箱满", "邮箱容量不足",
+            "超过配额", "配额已满", "邮箱满", "邮箱容量不足", "空间已满", "空間已滿",
         ),
     ),
     "mesgtoobig": Wording(
@@ -544,8 +547,8 @@ WORDING: dict[str, Wording] = {
             "message size exceeds fixed limit", "message size exceeds fixed maximum message size",
             "message size exceeds maximum value", "message too big", "message too large for this ", "size limit",
             "taille limite du message atteinte", "message is too large", "message size * exceeds",
-            "exceeds the maximum message size", "exceeded the maximum message size",
-            "exceeds maximum allowed size",
+            "exceeds the maximum message size", "exceeded the maximum message size", "exceeds maximum allowed size",
+            "message is too big",
         ),
         de=(
             "nachricht ist zu groß", "nachricht zu groß", "e-mail ist zu groß", "mail ist zu groß",
@@ -704,7 +707,7 @@ WORDING: dict[str, Wording] = {
     "blocked": Wording(
         en=(
             "your ip address * blocked", "ip address * is blocked", "ip * has been blocked", "on our blocklist",
-            "blocklisted", "listed at spamhaus", "listed in spamhaus", "refused to talk to me",
+            "blocklisted", "listed at spamhaus", "listed in spamhaus", "refused to talk to me", "ip is rejected",
         ),
         de=("ip-adresse * gesperrt", "ip-adresse * blockiert", "ip * blockiert", "sperrliste", "schwarzen liste"),
         fr=("adresse ip * bloquée", "ip * bloquée", "ip * refusée", "liste noire", "liste de blocage"),
@@ -1179,7 +1182,7 @@ WORDING: dict[str, Wording] = {
             "receiving mail at a rate", "rate limit", "too many recipients this hour", "sending rate",
             "too many messages", "exceeded the rate", "has sent to too many recipients", "throttl",
             "sending too fast", "sending too many messages", "message rate", "messages per hour", "rate-limited",
-            "rate exceeded",
+            "rate exceeded", "receiving mail too quickly", "receiving email too quickly",
         ),
         de=("zu viele nachrichten", "zu viele e-mails", "senderate", "sendelimit", "versandlimit"),
         fr=("trop de messages", "limite d'envoi"),
@@ -1314,8 +1317,8 @@ WORDING: dict[str, Wording] = {
             "message mime complexity exceeds the policy maximum",
             "routing loop detected -- too many received: headers", "this message contain invalid mime headers",
             "this message contain improperly-formatted binary content",
-            "this message contain text that uses unnecessary base64 encoding", "invalid header",
-            "malformed header",
+            "this message contain text that uses unnecessary base64 encoding", "invalid header", "malformed header",
+            "message is malformed", "malformed message",
         ),
         de=("ungültiger header", "fehlerhafter header", "ungültige kopfzeile"),
         fr=("en-tête invalide", "en-tête mal formé"),

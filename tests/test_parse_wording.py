@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bouncewatch.parse import parse_message
-from bouncewatch.parse.finalize import find_command
+from bouncewatch.parse.finalize import find_command, join_reply_lines
 from bouncewatch.parse.reasons import Evidence, fold, match_text, matches, reason_for
 from bouncewatch.parse.reasons_data import LANGUAGES, WORDING
 from bouncewatch.parse.status import find_status
@@ -380,3 +380,20 @@ def test_sender_ip_block_next_to_mailbox_wording_is_not_userunknown() -> None:
     """'Mailbox unavailable. Your IP address is blacklisted' blocks the sender, not the address."""
     text = "550 5.2.1 Mailbox unavailable. Your IP address 192.0.2.1 is blacklisted using RBL."
     assert reason_for(Evidence(diagnostic=text, reply_code="550", command="RCPT")) != "userunknown"
+
+
+def test_multiline_reply_reads_as_one_sentence() -> None:
+    """The code a multi-line SMTP reply repeats on each line is dropped, so its words read as written."""
+    text = "550-5.7.1 [192.0.2.1 13] Messages with multiple 550 5.7.1 addresses in From: header are not accepted."
+    assert join_reply_lines(text) == (
+        "550-5.7.1 [192.0.2.1 13] Messages with multiple addresses in From: header are not accepted."
+    )
+    assert reason_for(Evidence(status="5.7.1", diagnostic=join_reply_lines(text))) == "notcompliantrfc"
+    single = "554 4.4.7 Message expired: unable to deliver.<421 4.4.2 Connection timed out>"
+    assert join_reply_lines(single) == single
+
+
+def test_retries_ended_reads_as_expired() -> None:
+    """'Message expired' next to the last temporary reply is expired: the sending server gave up."""
+    text = "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>"
+    assert reason_for(Evidence(status="4.4.2", diagnostic=text, reply_code="421")) == "expired"

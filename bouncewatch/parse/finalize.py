@@ -53,6 +53,22 @@ def unfold(text: str) -> str:
     return " ".join(text.split())
 
 
+# A multi-line SMTP reply repeats its code (and enhanced code) on every line ("550-5.7.1 ...
+# Messages with multiple" / "550 5.7.1 addresses in From: ..."): unfolded, the repeats would
+# split the server's sentence in two.
+_MULTILINE_REPLY = re.compile(r"(?<![\w.])([245]\d\d)-(?:([245]\.\d{1,3}\.\d{1,3}) )?")
+
+
+def join_reply_lines(text: str) -> str:
+    """An unfolded multi-line SMTP reply with the code repeated on its later lines left out."""
+    first = _MULTILINE_REPLY.search(text)
+    if not first:
+        return text
+    code, status = first.group(1), first.group(2)
+    repeat = rf"(?<![\w.]){code}[ -]" + (rf"{re.escape(status)} " if status else "")
+    return text[: first.end()] + re.sub(repeat, "", text[first.end() :])
+
+
 # An SMTP command named in upper case in a diagnostic ("SMTP error ... after RCPT command",
 # "SMTP:RCPT host ...", "[RCPT_TO]", ">>> MAIL FROM:<...>"): the way Sisimai::SMTP::Command
 # finds it, the last one named is the one that failed.
@@ -99,7 +115,7 @@ def normalise_action(value: str) -> str:
 
 def finalize(draft: Draft) -> BounceRecord:
     """Fill in codes, reason and action for one recipient."""
-    diagnostic = unfold(draft.diagnostic)[:2000]
+    diagnostic = join_reply_lines(unfold(draft.diagnostic))[:2000]
     status = draft.status.strip()
     if status and not is_status(status):
         status = find_status(status)

@@ -351,10 +351,6 @@ def _another(ev: Evidence, text: str, sname: str) -> str:
         return reason
     for candidate in _ORDER_TEXT:
         if matches(candidate, text):
-            if candidate == "expired" and reason and reason != "undefined" and ev.status[:1] == "4":
-                # "in the queue too long" says only that retrying ended; a temporary status
-                # code naming the failure ("#4.4.3", a system error) says why
-                return reason
             if candidate == "expired" and ev.command in ("EHLO", "HELO") and ev.reply_code[:1] == "5":
                 return "blocked"  # our greeting was refused for good; the retries only ended it
             return candidate

@@ -436,7 +436,7 @@ WORDING: dict[str, Wording] = {
             "account is disabled", "account has been disabled", "account disabled", "mailbox is disabled",
             "mailbox disabled", "account is inactive", "account inactive", "account has been suspended",
             "account suspended", "account is suspended", "account * deactivated", "mailbox * deactivated",
-            "mailbox * inactive",
+            "mailbox * inactive", "account * inactive", "account * disabled", "mailbox * disabled",
         ),
         de=(
             "konto ist deaktiviert", "konto deaktiviert", "konto * deaktiviert", "postfach ist deaktiviert",
@@ -1226,7 +1226,7 @@ WORDING: dict[str, Wording] = {
             "not local host", "relay access denied", "relay denied", "relaying mail to ", "relay not permitted",
             "relaying denied", "that domain isn't in my list of allowed rcpthost",
             "this system is not configured to relay mail", "unable to relay for", "we don't handle mail for",
-            "we do not relay", "not permitted to relay", "relaying not allowed", "relay not allowed",
+            "we do not relay", "no relaying", "not permitted to relay", "relaying not allowed", "relay not allowed",
             "relaying prohibited", "relay prohibited",
         ),
         de=(

@@ -397,3 +397,33 @@ def test_retries_ended_reads_as_expired() -> None:
     """'Message expired' next to the last temporary reply is expired: the sending server gave up."""
     text = "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>"
     assert reason_for(Evidence(status="4.4.2", diagnostic=text, reply_code="421")) == "expired"
+
+
+def _one_report(lines: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
+        "Subject: Undeliverable mail\r\n\r\n" + lines + "\r\n--- Below this line is a copy of the message.\r\n"
+    ).encode()
+
+
+def test_reason_from_the_whole_report_about_one_recipient() -> None:
+    """A report about one recipient whose own line says nothing gives the reason its text states elsewhere."""
+    raw = _one_report(
+        "Your message cannot be delivered to the following recipients:\r\n\r\n"
+        "  Recipient address: someone@example.net\r\n"
+        "  Reason: recipient reached disk quota\r\n"
+    )
+    (record,) = parse_message(raw).records
+    assert (record.address, record.reason) == ("someone@example.net", "mailboxfull")
+
+
+def test_reason_is_not_borrowed_between_recipients() -> None:
+    """With two recipients, one whose line gives no reason does not take the other's."""
+    raw = _one_report(
+        "Your message cannot be delivered to the following recipients:\r\n\r\n"
+        "<first@example.net>: mailbox full\r\n\r\n"
+        "<second@example.net>:\r\n"
+    )
+    records = {r.address: r.reason for r in parse_message(raw).records}
+    assert records["first@example.net"] == "mailboxfull"
+    assert records.get("second@example.net") in (None, "onhold")

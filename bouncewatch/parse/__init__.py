@@ -88,6 +88,9 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
         _fill_missing_diagnostics(view, drafts)
     if drafts and kind not in ("arf", "autoreply", "flufl"):
         _family_hints(view, drafts)
+    if len(drafts) == 1 and kind not in ("arf", "autoreply"):
+        # a message about one recipient: its whole error text may say why where the line did not
+        drafts[0].context = textreport.error_section(view.body)
     records: list[BounceRecord] = []
     seen: set[str] = set()
     for draft in drafts:

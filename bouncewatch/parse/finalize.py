@@ -46,6 +46,7 @@ class Draft:
     diag_type: str = "SMTP"
     hint: str = ""
     feedback_type: str = ""
+    context: str = ""  # the message's whole error text, when the message reports on this recipient alone
 
 
 def unfold(text: str) -> str:
@@ -113,6 +114,20 @@ def normalise_action(value: str) -> str:
     return _ACTIONS.get(word, "")
 
 
+_VAGUE = frozenset({"onhold", "undefined"})
+
+
+def _reason_in_context(draft: Draft, status: str, action: str) -> str:
+    """The reason the message's whole error text gives when the recipient's own words give none
+    (the text is about this recipient alone: a message that reports on one), or ``""``."""
+    text = join_reply_lines(unfold(draft.context))[:2000]
+    reason = reason_for(
+        Evidence(status, text, action, find_reply_code(text), find_command(text), draft.diag_type or "SMTP",
+                 rhost=draft.remote_mta.lower(), domain=draft.address.rpartition("@")[2])
+    )
+    return "" if reason in _VAGUE else reason
+
+
 def finalize(draft: Draft) -> BounceRecord:
     """Fill in codes, reason and action for one recipient."""
     diagnostic = join_reply_lines(unfold(draft.diagnostic))[:2000]
@@ -129,6 +144,8 @@ def finalize(draft: Draft) -> BounceRecord:
         Evidence(status, diagnostic, action, reply, command, draft.diag_type or "SMTP", draft.hint,
                  rhost=draft.remote_mta.lower(), domain=draft.address.rpartition("@")[2])
     )
+    if reason in _VAGUE and draft.context:
+        reason = _reason_in_context(draft, status, action) or reason
     if reason in _QUIET_REASONS:
         if reason != "delivered":
             reply = ""

@@ -600,7 +600,7 @@ WORDING: dict[str, Wording] = {
     ),
     "expired": Wording(
         en=(
-            "connection timed out", "could not find a gateway for", "delivery attempts will continue to be",
+            "connection timed out", "could not find a gateway for", "delivery attempts will continue",
             "delivery time expired", "failed to deliver to domain ", "giving up on",
             "have been failing for a long time", "has been delayed", "it has not been collected after",
             "message expired after sitting in queue for", "message expired, connection refulsed",
@@ -1514,7 +1514,7 @@ RHOST_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
 # Office365 and PowerMTA). Applied only to messages of that family (see formats.family_of).
 FAMILY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "mcafee": {
-        "userunknown": ("user unknown", "unknown user", "no such user", "user not found",
+        "userunknown": ("user unknown", "unknown user", "no such user", "user not found", "user not exist",
                         "recipient unknown", "invalid recipient"),
     },
     "exchange2003": {

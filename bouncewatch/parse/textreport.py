@@ -232,16 +232,22 @@ def read(
             diag = _diagnostic_after(lines, i, addr, is_recipient_line)
             if diag and diag not in diags[addr]:
                 diags[addr].append(diag)
-    fallback = None  # the whole section minus boilerplate, only worked out when needed
+    # the whole section minus boilerplate and minus the lines that name another recipient (never
+    # borrow another recipient's error), only worked out when needed
+    fallback: dict[str, str] = {}
     drafts = []
     for addr in order:
         diagnostic = " ".join(diags[addr])[:2000]
         if not diagnostic:
-            if fallback is None:
-                fallback = " ".join(
-                    line.strip() for line in lines if line.strip() and not _BOILERPLATE.match(line.strip())
+            others = [a for a in order if a != addr and diags[a]]
+            key = " ".join(others)
+            if key not in fallback:
+                fallback[key] = " ".join(
+                    line.strip() for line in lines
+                    if line.strip() and not _BOILERPLATE.match(line.strip())
+                    and not any(other in line.lower() for other in others)
                 )[:1500]
-            diagnostic = fallback
+            diagnostic = fallback[key]
         drafts.append(Draft(address=addr, diagnostic=diagnostic))
     located = {addr for addr in order if diags[addr]}
     return TextBounce(section=section, drafts=drafts, located=located)

@@ -2,10 +2,11 @@
 
 Every detector hands its findings (status, diagnostic text, action, SMTP command, a reason
 hint where the format itself says why) to ``reason_for``; no detector matches reason texts on
-its own. The status-code table and the message patterns are those of Sisimai
+its own. The status-code table and the English patterns are those of Sisimai
 (https://github.com/sisimai, BSD 2-Clause, Copyright (C) 2014-2020 azumakuniyuki), the
 de-facto standard vocabulary of bounce analysis, so our output is comparable with it; the
-order in which reasons are tried follows Sisimai::Reason as well.
+order in which reasons are tried follows Sisimai::Reason as well. The wording of every reason,
+in ten languages, is one table (``reasons_data.WORDING``), found in a text in one pass.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ The policy's `overrides` (reason → class) apply as for a bounce from the mailb
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -75,7 +75,6 @@ class ProviderReport:
     recipients: tuple[RecipientReport, ...]
     at: datetime | None = None  # naive UTC, when the service says it happened
     message_id: str = ""  # the original message (its Message-ID, else the service's id for it)
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def dedupe_message_id(self) -> str:

@@ -14,14 +14,8 @@ from bouncewatch.parse.finalize import find_command, join_reply_lines
 from bouncewatch.parse.reasons import Evidence, fold, match_text, matches, reason_for
 from bouncewatch.parse.reasons_data import LANGUAGES, WORDING
 from bouncewatch.parse.status import find_status
+from bouncewatch.records import REASONS
 
-VOCABULARY = (
-    "userunknown", "hostunknown", "hasmoved", "notaccept", "mailboxfull", "mesgtoobig", "exceedlimit",
-    "expired", "blocked", "spamdetected", "policyviolation", "securityerror", "authfailure", "requireptr",
-    "badreputation", "notcompliantrfc", "speeding", "virusdetected", "filtered", "rejected", "suspend",
-    "norelaying", "toomanyconn", "networkerror", "systemerror", "systemfull", "contenterror", "mailererror",
-    "syntaxerror", "onhold", "undefined", "delivered", "vacation", "feedback",
-)
 # The families a bounce's reader needs in every language: the address, the domain, the mailbox,
 # the message, the delivery, the sender and the servers.
 EVERY_LANGUAGE = (
@@ -39,8 +33,8 @@ def _phrases():
 
 
 def test_every_reason_of_the_vocabulary_has_an_entry() -> None:
-    """The table names every reason of the vocabulary, and nothing outside it."""
-    assert set(WORDING) == set(VOCABULARY)
+    """The table names every reason of the vocabulary (the one `[policy] overrides` accepts), and nothing else."""
+    assert set(WORDING) == REASONS
 
 
 @pytest.mark.parametrize("reason", EVERY_LANGUAGE)
@@ -427,3 +421,16 @@ def test_reason_is_not_borrowed_between_recipients() -> None:
     records = {r.address: r.reason for r in parse_message(raw).records}
     assert records["first@example.net"] == "mailboxfull"
     assert records.get("second@example.net") in (None, "onhold")
+
+
+@pytest.mark.parametrize(
+    ("evidence", "reason"),
+    [
+        (Evidence(status="5.0.0", diagnostic="The address is on the account-level suppression list of the "
+                  "sending service."), "suppressed"),
+        (Evidence(status="4.7.0", diagnostic="421 4.7.0 TLS handshake failed with mx.example.net"), "failedstarttls"),
+    ],
+)
+def test_reasons_outside_the_recipients_server(evidence: Evidence, reason: str) -> None:
+    """A suppression by the sender's own provider or a failed TLS handshake is said as such, not as the address."""
+    assert reason_for(evidence) == reason

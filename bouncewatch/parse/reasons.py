@@ -192,7 +192,12 @@ def _by_first_char(source: str) -> str | None:
     return "(?>" + "|".join(parts + misc) + ")"
 
 
-_SENDER_SIDE_ORDER = ("speeding", "notcompliantrfc", "requireptr", "authfailure", "badreputation")
+# Sisimai 5's reasons that say nothing about the recipient's address (the sender's provider
+# suppressed it, TLS failed, the sender's authentication, reverse DNS, reputation, headers, rate):
+# checked before the broader ones.
+_SENDER_SIDE_ORDER = (
+    "suppressed", "failedstarttls", "speeding", "notcompliantrfc", "requireptr", "authfailure", "badreputation",
+)
 
 # Reasons a detector may suggest but which are worth re-checking against the text.
 RETRY = frozenset(

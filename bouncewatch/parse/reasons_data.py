@@ -1376,9 +1376,31 @@ WORDING: dict[str, Wording] = {
         ja=("不在にして", "休暇"),
         zh=("不在办公室", "休假", "外出"),
     ),
+    "failedstarttls": Wording(
+        en=(
+            "starttls failed", "tls handshake failed", "tls negotiation failed", "failed to establish tls",
+            "could not start tls", "cannot start tls", "tls session could not be established",
+        ),
+        de=("tls-aushandlung fehlgeschlagen", "tls-verbindung fehlgeschlagen"),
+        fr=("échec de la négociation tls", "échec de starttls"),
+        es=("fallo en la negociación tls", "no se pudo establecer tls"),
+        it=("negoziazione tls fallita", "impossibile stabilire tls"),
+        pt=("falha na negociação tls", "não foi possível estabelecer tls"),
+        nl=("tls-onderhandeling mislukt",),
+        ru=("ошибка согласования tls", "не удалось установить tls"),
+        ja=("tlsのネゴシエーションに失敗", "starttlsに失敗"),
+        zh=("tls协商失败", "starttls失败"),
+    ),
+    "suppressed": Wording(
+        en=(
+            "on the suppression list", "on the account-level suppression list",
+            "has suppressed sending to this address", "address is suppressed", "recipient is suppressed",
+        ),
+    ),
     "onhold": Wording(),  # decided by structure: the fallback when nothing else decides
     "undefined": Wording(),  # decided by structure: no diagnostic at all
     "delivered": Wording(),  # decided by structure: a 2.x.y status
+    "delayed": Wording(),  # decided by structure: an Action of delayed (see expired for the words)
     "feedback": Wording(),  # decided by structure: an ARF report
 }
 # fmt: on

@@ -87,6 +87,7 @@ _STAGE_WORDS = re.compile(
     r"|did not like our (rcpt to|mail from|final data|data)|(rcpt to) generated following response",
     re.I,
 )
+_STAGE_HINT = re.compile(r"like|rejected|sent the message|generated", re.I)  # words every stage phrase has
 _STAGE_NAMES = {
     "recipient": "RCPT", "sender": "MAIL", "my name": "HELO", "failed after i sent the message": "DATA",
     "rcpt to": "RCPT", "mail from": "MAIL", "final data": "DATA", "data": "DATA",
@@ -101,7 +102,7 @@ def find_command(text: str) -> str:
     match = _COMMAND.search(text)
     if match:
         return _COMMAND_NAMES.get(match.group(1).lower(), "")
-    match = _STAGE_WORDS.search(text)
+    match = _STAGE_WORDS.search(text) if _STAGE_HINT.search(text) else None
     if match:
         return _STAGE_NAMES[next(g for g in match.groups() if g).lower()]
     found = _UPPER_COMMAND.findall(text)

@@ -265,6 +265,13 @@ def matches(reason: str, lowered: str) -> bool:
     return answer
 
 
+def has_wording(text: str) -> bool:
+    """True when ``text`` carries a phrase of any reason (one pass of the phrase table; Sisimai's
+    long patterns are not tried): a cheap test of whether a text says why delivery failed."""
+    found, vetoed = _TABLE.scan(fold(text))
+    return bool(found - vetoed)
+
+
 def match_text(text: str) -> str:
     """The first reason whose phrasing occurs in ``text``, or ``""`` (no status code used)."""
     lowered = fold(text)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .finalize import Draft
 from .mailview import MailView, addresses_in
-from .reasons import match_text
+from .reasons import has_wording
 
 _ADDR = r"(?<![\w.+/=&%-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+"
 _CUT = re.compile(
@@ -150,7 +150,7 @@ def _diagnostic_after(lines: list[str], index: int, address: str, is_recipient_l
 
 def _says_why(text: str) -> bool:
     """Whether ``text`` carries an SMTP reply code or the wording of a reason."""
-    return bool(_REPLY_CODE.search(text) or match_text(text))
+    return bool(_REPLY_CODE.search(text) or has_wording(text))
 
 
 def _error_paragraph_at(lines: list[str], start: int, is_recipient_line) -> bool:

@@ -43,6 +43,7 @@ LIBRARY_ROOMS = {
     "click": "cli",
     "cryptography": "providers",
     "ahocorasick": "parse",
+    "dnslib": "testing",
 }
 
 MAX_TOP_LEVEL_MODULES = 12

@@ -7,9 +7,9 @@ its status code, reply code and reason from the same reason table as a bounce fr
 - `permanent` (SES Permanent, Mailgun failed/permanent, SendGrid bounce, Postmark HardBounce):
   hard, except where a bounce read from the mailbox would not be: a rejection that points at the
   sender (blocked, spam, policy, authentication) is soft and, by default, not counted; a 4.x.x
-  status is soft; an expired delivery counts nothing;
+  status is soft, and so is an expired delivery (the service gave up);
 - `temporary` (a final temporary failure: SES Transient, SendGrid blocked, Postmark SoftBounce):
-  soft, or ignore for an expired delivery;
+  soft;
 - `retrying` (the service will try again: Mailgun failed/temporary, SendGrid deferred, Postmark
   Transient): soft, counted once per message and recipient however often the service retries
   (the service's message id keys it), apart from the final outcome of that message;

@@ -434,3 +434,22 @@ def test_reason_is_not_borrowed_between_recipients() -> None:
 def test_reasons_outside_the_recipients_server(evidence: Evidence, reason: str) -> None:
     """A suppression by the sender's own provider or a failed TLS handshake is said as such, not as the address."""
     assert reason_for(evidence) == reason
+
+
+def test_local_delivery_agent_refusal_is_userunknown() -> None:
+    """sendmail's mail.local refusing an unknown user is userunknown: no SMTP DATA stage to filter at."""
+    assert find_command("----- Transcript of session follows ----- mail.local: unknown user: bob") == "LOCAL"
+    text = "mail.local: unknown user: bob 554 <bob@example.net>... Service unavailable"
+    assert reason_for(Evidence(status="5.5.0", diagnostic=text, command="LOCAL")) == "userunknown"
+
+
+def test_user_unknown_next_to_a_disabled_account_is_suspend() -> None:
+    """'550 user unknown' in a report that also says the account is disabled does not block at once."""
+    raw = (
+        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
+        "Subject: Mail System Error - Returned Mail\r\n\r\n"
+        "The user(s) account is disabled.\r\n\r\n"
+        "<someone@example.net>: 550 user unknown (in reply to RCPT TO command)\r\n"
+    ).encode()
+    (record,) = parse_message(raw).records
+    assert record.reason == "suspend"

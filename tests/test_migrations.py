@@ -20,6 +20,8 @@ def check_upgraded() -> None:
     assert (state.soft_count, state.bounces, state.soft_times, state.last_success) == (3, 3, (), None)
     event = store.history("old@example.org")[0]
     assert (event.domain, event.original_message_id, event.counted) == ("example.org", "<orig-1@example.com>", True)
+    # v4: the counted pair lives on the message row too, so it outlives the pruned events
+    assert store.counted_before([("<orig-1@example.com>", "old@example.org")]) == {("<orig-1@example.com>", "old@example.org")}
     # v2 columns are usable after the upgrade
     store.save_states([state.__class__(**{**{f: getattr(state, f) for f in state.__slots__}, "soft_count": 4})])
     assert store.get_state("old@example.org").soft_count == 4

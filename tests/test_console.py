@@ -141,7 +141,7 @@ def test_blocked_list_keyset_paging_and_filters(tmp_path):
 
 
 def test_v2_database_gets_the_console_indexes(tmp_path):
-    """Upgrading an old database runs step 3: the console's indexes exist and the version is the current one."""
+    """Upgrading an old database runs step 3: the console's indexes exist and the version is current."""
     store.open_database(v1_sqlite_database(tmp_path))
     try:
         assert store.schema_version() == store.SCHEMA_VERSION >= 3

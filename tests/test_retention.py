@@ -82,10 +82,10 @@ def test_prune_removes_old_events_and_keeps_state_audit_cursors_and_outputs(depl
         facts = database_facts()
         assert facts["oldest_event"] and facts["oldest_event_age_days"] == 0 and facts["database_bytes"] > 0
         policy = retention_policy(settings)
-        assert retention.count_prunable(policy, later) == {"events": 3, "messages": 0, "alerts": 0}
+        assert retention.count_prunable(policy, later) == {"events": 3, "messages": 0, "alerts": 0, "webhooks": 0}
         assert store.Event.select().count() == 3  # counting changed nothing
         result = retention.prune(policy, later, batch=2)
-        assert result.done and result.removed == {"events": 3, "messages": 0, "alerts": 0}
+        assert result.done and result.removed == {"events": 3, "messages": 0, "alerts": 0, "webhooks": 0}
         assert store.Event.select().count() == 0 and store.ProcessedMessage.select().count() == 3
         assert store.history(HARD) == [] and store.history(SOFT) == []
         assert {a: store.get_state(a) for a in states} == states
@@ -215,7 +215,7 @@ def test_daemon_prune_is_daily_bounded_and_resumes(tmp_path):
         assert first is not None and not first.done and first.removed["events"] == 2
         assert retention.last_prune() is None
         rest = prune_step(settings, now=now, clock=Clock(0.0), batch_rows=2)
-        assert rest is not None and rest.done and rest.removed == {"events": 8, "messages": 5, "alerts": 0}
+        assert rest is not None and rest.done and rest.removed == {"events": 8, "messages": 5, "alerts": 0, "webhooks": 0}
         assert store.Event.select().count() == 2 and store.ProcessedMessage.select().count() == 7
         assert prune_step(settings, now=now + timedelta(hours=23)) is None  # not due again yet
         assert prune_step(settings, now=now + timedelta(days=1)) is not None
@@ -311,9 +311,9 @@ def test_prune_skips_while_another_instance_prunes(postgres_database):
         store.close_database()
 
 
-def test_database_size_on_postgresql(postgres_url):
+def test_database_size_on_postgresql(postgres_database):
     """report's database size comes from PostgreSQL itself."""
-    store.open_database(postgres_url)
+    store.open_database(postgres_database)
     try:
         size = retention.database_size()
     finally:
@@ -331,7 +331,7 @@ def test_message_past_retention_takes_its_remaining_events(tmp_path):
         # an event newer than its message (a sending service's report dated later) goes with the message
         store.Event.update(at=now - timedelta(days=1)).where(store.Event.address == "a1@example.org").execute()
         result = retention.prune(retention.RetentionPolicy(events_days=10, messages_days=20), now)
-        assert result.removed == {"events": 0, "messages": 1, "alerts": 0}
+        assert result.removed == {"events": 0, "messages": 1, "alerts": 0, "webhooks": 0}
         assert [e.address for e in store.Event.select()] == ["a0@example.org"]
     finally:
         store.close_database()

@@ -15,6 +15,7 @@ KIND_NAMES = {
     "events": ("bounce events", "events_days"),
     "messages": ("message records", "messages_days"),
     "alerts": ("sender-side alerts", "events_days"),
+    "webhooks": ("webhook deliveries given up on", "events_days"),
 }
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
     from . import Settings
@@ -57,7 +57,7 @@ def split_listen(listen: str) -> tuple[str, int]:
 
 
 class HttpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = False
     listen: str = DEFAULT_LISTEN
@@ -68,6 +68,9 @@ class HttpSettings(BaseModel):
     trusted_user_header: str | None = None  # e.g. "X-Remote-User", set by a reverse proxy
     trusted_proxies: list[str] = []  # addresses/networks whose trusted_user_header is believed
     secret_key_file: Path | None = None  # session signing key; default: generated in the state dir
+    # The largest request body POST /hooks/<provider> and POST /v1/events take (a SendGrid batch
+    # of a thousand events is about 1 MB); other routes keep their own, smaller limit.
+    events_max_body_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 10 * 1024 * 1024
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -115,26 +118,58 @@ def read_token(settings: Settings) -> str | None:
         raise ValueError(f"http.token_file: cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ValueError(f"http.token_file: {path} is not UTF-8 text") from None
+    except ValueError:  # a NUL in the name
+        raise ValueError(f"http.token_file: {str(path)!r} is not a file name") from None
     if not token:
         raise ValueError(f"http.token_file: {path} is empty")
     return token
 
 
+# Keys that only the review console reads, and every key that only the endpoint reads.
+CONSOLE_KEYS = ("users_file", "trusted_user_header", "trusted_proxies", "secret_key_file")
+ENDPOINT_KEYS = ("console", "listen", "token_file", "events_max_body_bytes", *CONSOLE_KEYS)
+
+
+def _changed(http: HttpSettings, key: str) -> bool:
+    """True when the file gives `key` a value other than its default (one that would do something)."""
+    return key in http.model_fields_set and getattr(http, key) != HttpSettings.model_fields[key].get_default(
+        call_default_factory=True
+    )
+
+
 def check_http(settings: Settings) -> None:
-    """Cross-checks that need the config directory; raise ValueError("key: message")."""
-    if settings.http.enabled:
-        read_token(settings)
-    if settings.http.enabled and settings.http.console:
-        check_console_settings(settings)
+    """Cross-checks that need the config directory; raise ValueError("key: message").
+
+    No silent settings: a key that cannot take effect is an error naming it and the fix, e.g.
+    `console = true` without `enabled = true` (nothing would listen).
+    """
+    http = settings.http
+    if not http.enabled:
+        for key in ENDPOINT_KEYS:
+            if _changed(http, key):
+                raise ValueError(
+                    f"http.{key}: takes effect only with the HTTP endpoint; set [http] enabled = true, "
+                    f"or remove {key}"
+                )
+        return
+    read_token(settings)
+    if not http.console:
+        for key in CONSOLE_KEYS:
+            if _changed(http, key):
+                raise ValueError(
+                    f"http.{key}: only the review console uses it; set [http] console = true, or remove {key}"
+                )
+        return
+    check_console_settings(settings)
 
 
 def check_console_settings(settings: Settings) -> None:
     """Raise ValueError("console: ...") for a console that would be open to the network."""
     http = settings.http
     if http.trusted_user_header is not None and not http.trusted_proxies:
-        raise ValueError("trusted_user_header: set trusted_proxies to the reverse proxy's address")
+        raise ValueError("http.trusted_user_header: set trusted_proxies to the reverse proxy's address")
     if not is_loopback(http.host) and http.users_file is None and http.trusted_user_header is None:
         raise ValueError(
-            f"console: {http.listen} is not loopback; set users_file (bouncewatch console adduser) "
+            f"http.console: {http.listen} is not loopback; set users_file (bouncewatch console adduser) "
             "or trusted_user_header with trusted_proxies"
         )

@@ -57,11 +57,24 @@ def _v3(db: peewee.Database) -> None:
 
 
 def _v4(db: peewee.Database) -> None:
+    """Provider events: the provider and its event id on processed messages. (The webhook
+    outbox and the replay guard are new tables, created after the steps.)
+
+    Plain ADD COLUMN with a constant default, on both databases: instant on a table of any
+    size. (peewee's SQLite migrator would rebuild the table, and dropping the old copy would
+    cascade into every event.)"""
+    for statement in (
+        "ALTER TABLE processed_message ADD COLUMN provider VARCHAR(64) NOT NULL DEFAULT ''",
+        "ALTER TABLE processed_message ADD COLUMN event_id VARCHAR(255) NOT NULL DEFAULT ''",
+    ):
+        db.execute_sql(statement)
+
+
+def _v5(db: peewee.Database) -> None:
     """Retention: the addresses each message counted move onto its row (so a repeat is still
     recognised once the events are pruned; the events' (original Message-ID, address) index
     goes), and an index on when a message was processed, to find the rows past retention."""
-    # Plain ALTER TABLE (both databases take NOT NULL with a default): playhouse's SQLite
-    # migrator would copy the table, drop the old one and so cascade-delete every event.
+    # Plain ALTER TABLE, as in step 4 (the migrator's table copy would cascade into the events).
     db.execute_sql("ALTER TABLE processed_message ADD COLUMN counted_addresses TEXT NOT NULL DEFAULT ''")
     db.execute_sql("CREATE INDEX IF NOT EXISTS processed_message_processed_at ON processed_message (processed_at)")
     joined = (
@@ -75,5 +88,5 @@ def _v4(db: peewee.Database) -> None:
     db.execute_sql("DROP INDEX IF EXISTS event_original_message_id_address")
 
 
-STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4}
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5}
 ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3,)  # steps whose work create_tables misses

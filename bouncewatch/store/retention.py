@@ -6,7 +6,8 @@ the same time waits milliseconds, not minutes):
 - bounce events older than `events_days`;
 - message rows older than `messages_days` (the fingerprints and counted addresses that keep a
   message from counting twice), with any event still attached to them;
-- sender-side alerts last seen before the events horizon (they summarise events).
+- sender-side alerts last seen before the events horizon (they summarise events);
+- webhook deliveries given up on (`failed`) created before the events horizon.
 
 Never removed: address states, the audit trail, folder cursors, moves still owed.
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import peewee
 
-from .models import Event, Meta, ProcessedMessage, SenderAlert, database_proxy
+from .models import Event, Meta, ProcessedMessage, SenderAlert, WebhookDelivery, database_proxy
 
 PRUNE_LOCK_KEY = 0x62775F7072756E65  # "bw_prune": one instance prunes at a time (PostgreSQL)
 BATCH_ROWS = 2000
@@ -43,19 +44,24 @@ class RetentionPolicy:
         """kind → rows of that kind older than this go (None: kept forever)."""
         events = now - timedelta(days=self.events_days) if self.events_days else None
         messages = now - timedelta(days=self.messages_days) if self.messages_days else None
-        return {"events": events, "messages": messages, "alerts": events}
+        return {"events": events, "messages": messages, "alerts": events, "webhooks": events}
 
 
 @dataclass(frozen=True, slots=True)
 class _Kind:
     model: type[peewee.Model]
     time: peewee.Field
+    only: peewee.Expression | None = None  # rows of the table that may go at all
+
+    def old(self, horizon: datetime) -> peewee.Expression:
+        return self.time < horizon if self.only is None else (self.time < horizon) & self.only
 
 
 KINDS: dict[str, _Kind] = {  # in the order they are pruned
     "events": _Kind(Event, Event.at),
     "messages": _Kind(ProcessedMessage, ProcessedMessage.processed_at),
     "alerts": _Kind(SenderAlert, SenderAlert.last_at),
+    "webhooks": _Kind(WebhookDelivery, WebhookDelivery.created_at, WebhookDelivery.state == "failed"),
 }
 
 
@@ -75,7 +81,7 @@ def count_prunable(policy: RetentionPolicy, now: datetime) -> dict[str, int]:
     counts = {}
     for kind, horizon in policy.horizons(now).items():
         spec = KINDS[kind]
-        counts[kind] = 0 if horizon is None else spec.model.select().where(spec.time < horizon).count()
+        counts[kind] = 0 if horizon is None else spec.model.select().where(spec.old(horizon)).count()
     return counts
 
 
@@ -89,7 +95,7 @@ def _delete_batch(spec: _Kind, horizon: datetime, limit: int) -> int | None:
             got = db.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (PRUNE_LOCK_KEY,)).fetchone()[0]
             if not got:
                 return None
-        oldest = model.select(model._meta.primary_key).where(spec.time < horizon).order_by(spec.time).limit(limit)
+        oldest = model.select(model._meta.primary_key).where(spec.old(horizon)).order_by(spec.time).limit(limit)
         return model.delete().where(model._meta.primary_key.in_(oldest)).execute()
 
 

@@ -2,7 +2,8 @@
 
 `HttpService(...)` binds the listening socket at once (so a port in use is reported before any
 mailbox is touched), `start()` serves on a thread, `stop()` ends it (open requests get a
-moment to finish), `reload()` re-reads the token file. Only imported when `[http] enabled`.
+moment to finish), `reload()` re-reads the token file and the providers' secrets. Only
+imported when `[http] enabled`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from waitress import create_server, wasyncore
 
 from ..config import Settings, is_loopback
 from ..config.http import read_token
+from ..providers.keys import load_keys
 from ..service.daemon import EndpointError
 from .api import HealthProvider, Sources, count_blocked_now, create_app
 from .metrics import Metrics
@@ -36,13 +38,20 @@ class HttpService:
     def __init__(self, settings: Settings, health: HealthProvider) -> None:
         self._settings = settings
         self._token = read_token(settings)  # ValueError("http.token_file: ...")
-        self.metrics = Metrics([m.name for m in settings.mailboxes], blocked_count=count_blocked_now)
+        self._keys = load_keys(settings)  # ValueError("providers[i].<key>: ...")
+        self.metrics = Metrics(
+            [m.name for m in settings.mailboxes],
+            blocked_count=count_blocked_now,
+            providers=[p.kind for p in settings.providers],
+        )
         self.app = create_app(
             Sources(
                 health=health,
                 settings=lambda: self._settings,
                 token=lambda: self._token,
                 registry=self.metrics.registry,
+                provider_keys=lambda: self._keys,
+                metrics=self.metrics,
             )
         )
         http = settings.http
@@ -101,4 +110,9 @@ class HttpService:
         except ValueError as exc:
             log.error("reload_http_token_failed", error=str(exc), keeping="the old token")
             token = self._token
-        self._settings, self._token = settings, token
+        try:
+            keys = load_keys(settings, self._keys)
+        except ValueError as exc:
+            log.error("reload_provider_keys_failed", error=str(exc), keeping="the old keys")
+            keys = self._keys
+        self._settings, self._token, self._keys = settings, token, keys

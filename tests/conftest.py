@@ -55,3 +55,13 @@ def deployment(request, dovecot, tmp_path):
     name = f"bw_test_{uuid.uuid4().hex[:12]}"
     yield Deployment(dovecot, tmp_path, fresh_postgres_database(server_url, name))
     drop_postgres_database(server_url, name)
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    from .spine import drop_postgres_database, fresh_postgres_database
+
+    name = f"bw_test_{uuid.uuid4().hex[:12]}"
+    yield fresh_postgres_database(postgres_url, name)
+    drop_postgres_database(postgres_url, name)

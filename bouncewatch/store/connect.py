@@ -67,6 +67,9 @@ def sqlite_database(url: str, timeouts: Timeouts, *, may_create: bool) -> peewee
     params = parse(url)
     name = params.pop("database")
     pragmas = {
+        # Takes effect only on a file without tables (a new one) or at the next VACUUM:
+        # pages freed by pruning can then be handed back to the file system in steps.
+        "auto_vacuum": "incremental",
         "journal_mode": "wal",
         "synchronous": "full",
         "foreign_keys": 1,

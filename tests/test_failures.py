@@ -130,6 +130,7 @@ def test_locked_sqlite(tmp_path, dovecot):
         holder.close()
     assert_clean(result)
     lines = result.stdout.splitlines()
+    assert len(lines) == 3, (result.stdout, result.stderr)
     for line, name in zip(lines, ("bounces", "other")):
         assert line == f"{name}: failed: database {tmp_path / 'state.db'}: database is locked"
     assert lines[-1].startswith("blocklist: ")
@@ -242,7 +243,7 @@ def test_daemon_names_a_frozen_database_and_goes_on(deployment, tmp_path):
             deployment.deliver(samples.dsn("second@example.org"))
             stalls = lambda: [e for e in daemon.events() if e.get("event") == "cycle_failed"]  # noqa: E731
             wait_for(lambda: len(stalls()) >= 2, timeout=30)
-            assert all(f"127.0.0.1:{proxy.port}: no answer" in e["error"] for e in stalls()), stalls()[:2]
+            assert all(f"127.0.0.1:{proxy.port}: no answer" in e["error"] for e in stalls()), [(e["error"], e["error_type"]) for e in stalls()]
             assert inbox_count(deployment.dovecot) == 1
             proxy.thaw()
             wait_for(lambda: inbox_count(deployment.dovecot) == 0, timeout=30)

@@ -174,7 +174,7 @@ def poll(settings: config.Settings) -> None:
     Example:
       bouncewatch poll -c /etc/bouncewatch.toml
     """
-    from ..service.pipeline import process_mailbox, publish_blocklist
+    from ..service.pipeline import process_mailbox, publish_results
     from ..service.worker import EXPECTED_FAULTS, describe_fault
 
     if not settings.mailboxes:
@@ -189,7 +189,7 @@ def poll(settings: config.Settings) -> None:
             failures.append(f"mailbox {mailbox.name}: {reason}")
             _drop_connection()  # a broken database connection must not fail the next mailbox too
     try:
-        results = publish_blocklist(settings)
+        results = publish_results(settings)
     except EXPECTED_FAULTS as exc:
         reason = describe_fault(exc)
         click.echo(f"blocklist: not published: {reason}")

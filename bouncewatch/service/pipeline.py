@@ -364,7 +364,13 @@ def process_mailbox(
 _publish_lock = threading.Lock()  # workers of several mailboxes: one writer at a time, newest wins
 
 
-def publish_blocklist(settings: Settings, *, force: bool = False) -> list[Published]:
+def publish_blocklist(settings: Settings, *, force: bool = False) -> bool:
+    """Rewrite every blocklist output from the database where its content changed; True when
+    any file changed. Raises as `publish_results` does."""
+    return any(result.changed for result in publish_results(settings, force=force))
+
+
+def publish_results(settings: Settings, *, force: bool = False) -> list[Published]:
     """Rewrite every blocklist output from the database where its content changed; what each did.
 
     Raises ShrinkRefused (with every output's result), OutputCommandFailed, OutputWriteFailed

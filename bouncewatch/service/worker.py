@@ -32,7 +32,7 @@ from ..records import CycleSummary
 from ..store.leases import Leases
 from .backoff import Backoff
 from .observers import CycleObserver
-from .pipeline import Parser, process_folders, process_mailbox, publish_blocklist
+from .pipeline import Parser, process_folders, process_mailbox, publish_results
 from .retention import prune_step
 
 log = structlog.get_logger("bouncewatch.worker")
@@ -280,12 +280,14 @@ class MailboxWorker:
         health = self.health
         results: list = []
         try:
-            results = publish_blocklist(settings)
+            results = publish_results(settings)
             error = ""
         except ShrinkRefused as exc:  # the guard kept an output; the others are published
             results, error = list(exc.results), str(exc)
         except (OSError, *store.DATABASE_FAULTS) as exc:
             error = describe_fault(exc)
+            if isinstance(exc, store.DATABASE_FAULTS):
+                self._close_database()  # a lost connection must not fail what comes next
         if error:
             log.error("publish_failed", mailbox=self.mailbox.name, error=error, processing="ok")
         else:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import peewee
 from playhouse.db_url import parse
@@ -62,14 +62,23 @@ def where(url: str) -> str:
     return f"{user}{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params['database']}"
 
 
+def sqlite_file(db: peewee.Database) -> Path | None:
+    """The file of an open SQLite database (its name may be a `file:...?mode=rw` URI)."""
+    name = str(db.database)
+    if name.startswith("file:"):
+        name = unquote(name.removeprefix("file:").split("?", 1)[0])
+    return None if name in ("", ":memory:") else Path(name)
+
+
 def sqlite_database(url: str, timeouts: Timeouts, *, may_create: bool) -> peewee.SqliteDatabase:
     """An SQLite database for the URL; opened with mode=rw (never created) unless `may_create`."""
     params = parse(url)
     name = params.pop("database")
     pragmas = {
-        # Takes effect only on a file without tables (a new one) or at the next VACUUM:
-        # pages freed by pruning can then be handed back to the file system in steps.
-        "auto_vacuum": "incremental",
+        # A new file only: before its first page is written (journal_mode=wal writes it), or it
+        # would take a VACUUM. Pages freed by pruning can then be handed back to the file system
+        # in steps. Not on an existing file, where setting it needs the write lock even to read.
+        **({"auto_vacuum": "incremental"} if may_create else {}),
         "journal_mode": "wal",
         "synchronous": "full",
         "foreign_keys": 1,

@@ -15,11 +15,10 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import unquote
 
 import peewee
 
-from .connect import Timeouts, is_sqlite, postgres_database, sqlite_database, sqlite_path, where
+from .connect import Timeouts, is_sqlite, postgres_database, sqlite_database, sqlite_file, sqlite_path, where
 
 SCHEMA_VERSION = 5
 database_proxy = peewee.DatabaseProxy()
@@ -229,6 +228,11 @@ def open_database(url: str, *, timeouts: Timeouts = Timeouts(), on_missing: OnMi
             create_schema(db)
         else:
             upgrade_schema(db)
+    if missing is not None:  # made now: from here on, opened like any existing file (never created)
+        db.close()
+        db = sqlite_database(url, timeouts, may_create=False)
+        database_proxy.initialize(db)
+        db.connect()
     return db
 
 
@@ -238,8 +242,7 @@ def where_open() -> str:
     if db is None:
         return "(no database open)"
     if isinstance(db, peewee.SqliteDatabase):
-        name = str(db.database)
-        return unquote(name.removeprefix("file:").split("?", 1)[0]) if name.startswith("file:") else name
+        return str(sqlite_file(db) or ":memory:")
     params = getattr(db, "connect_params", {})
     user = f"{params['user']}@" if params.get("user") else ""
     return f"{user}{params.get('host', 'localhost')}:{params.get('port', 5432)}/{db.database}"
@@ -289,7 +292,7 @@ def create_schema(db: peewee.Database) -> None:
     """Create every table and index on an empty database, with a new state id.
 
     The one place a schema is made: `open_database` calls it only where nothing is lost (a
-    first start, `bouncewatch init`). Settings that must precede the first table go here.
+    first start, `bouncewatch init`), after setting what must precede the first table.
     """
     from .migrations import ON_CREATE  # indexes the models cannot declare
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import peewee
 
+from .connect import sqlite_file
 from .models import Event, Meta, ProcessedMessage, SenderAlert, WebhookDelivery, database_proxy
 
 PRUNE_LOCK_KEY = 0x62775F7072756E65  # "bw_prune": one instance prunes at a time (PostgreSQL)
@@ -158,8 +159,7 @@ class DatabaseSize:
 
 
 def _sqlite_path(db: peewee.Database) -> Path | None:
-    name = db.database
-    return None if name in ("", ":memory:") else Path(name)
+    return sqlite_file(db)  # the name may be a file: URI (store/connect.py)
 
 
 def database_size() -> DatabaseSize:

@@ -32,3 +32,13 @@ def test_pipeline_benchmark_smoke(db, request):
     output = run("pipeline.py", "--n", "200", "--db", db)
     row = [line for line in output.splitlines() if line.startswith(db)]
     assert row and row[0].split()[1] == "200"
+
+
+def test_pipeline_benchmark_state_smoke():
+    """benchmarks/pipeline.py --state runs end to end at toy sizes: state against empty, publish, two years."""
+    output = run("pipeline.py", "--n", "30", "--db", "sqlite", "--state", "200", "1000", "--publish-rows", "100",
+                 "--days", "3", "--per-day", "40", "--pool", "50")
+    assert "with state / empty:" in output
+    assert [line.split()[0] for line in output.splitlines() if line.startswith("     ") and "/" in line][:4] == [
+        "text", "csv", "json", "postfix"]
+    assert "3 days:" in output and "a prune of one year of events" in output

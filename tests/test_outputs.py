@@ -428,3 +428,18 @@ def test_publish_command_and_force(tmp_path):
     assert len(json.loads((tmp_path / "list.json").read_text())["addresses"]) == 10
     assert run("--force").returncode == 0
     assert (tmp_path / "blocklist.txt").read_text() == "u1@x.org\n"
+
+
+def test_unprintable_address_never_reaches_an_output(database_url, tmp_path):
+    """An address with a tab or a line separator in it (stored by 0.1.0) is left out of the blocklist and every output, and logged."""
+    hostile = ['"a\tb"@x.org', "c\u2028d@x.org", '"e\x1bf"@x.org']
+    seed(database_url, ["good@x.org", *hostile])
+    store.open_database(database_url)
+    try:
+        with capture_logs() as logs:
+            got = [r.address for r in stored_rows()]
+    finally:
+        store.close_database()
+    assert got == ["good@x.org"]
+    assert sum(1 for e in logs if e["event"] == "output_address_skipped") == len(hostile)
+    assert all("\t" not in e["address"] for e in logs)

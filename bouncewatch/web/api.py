@@ -164,7 +164,7 @@ def _render(fmt: str, first: list[tuple], rows: Iterator[tuple]) -> Iterator[byt
     yield renderer.header(outputs.now_text())
     batch = first
     while batch:
-        data, _written = renderer.rows([outputs.to_row(values) for values in batch])
+        data, _written = renderer.rows(list(outputs.publishable(batch)))
         if data:
             yield data
         batch = list(islice(rows, outputs.BATCH))

@@ -15,6 +15,7 @@ mailbox, folder and UID come from the database, never from the request.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -39,7 +40,7 @@ from werkzeug.exceptions import HTTPException
 
 from ... import store
 from ...config import is_loopback
-from ...rules.addresses import domain_of, normalise
+from ...rules.addresses import domain_of, lookalike_hint, normalise
 from ...store import console_queries as queries
 from . import auth, chart
 from .message import NotFound, find_message
@@ -57,7 +58,12 @@ CSP = (
 OPEN_ENDPOINTS = {"console.login", "console.static"}
 CHART_DAYS = 30
 MAX_REASON = 1000
+MAX_ROW_ID = 2**63 - 1  # the largest id a database column holds
+# A sign-in target: an absolute path on this site, printable ASCII without backslash or spaces,
+# never "//" or "/\" (a browser would take either for another host).
+NEXT_TARGET = re.compile(r"/(?![/\\])[!#-\[\]-~]*")
 
+_csrf = CSRFProtect()
 console = Blueprint(
     "console",
     __name__,
@@ -80,8 +86,8 @@ def current_user(settings: Settings) -> str | None:
         return auth.LOOPBACK_ACTOR
     http = settings.http
     if http.trusted_user_header and auth.proxy_trusted(settings, request.remote_addr):
-        name = (request.headers.get(http.trusted_user_header) or "").strip()
-        if name and len(name) <= 128 and name.isprintable():
+        name = auth.proxy_user(request.headers.getlist(http.trusted_user_header))
+        if name is not None:
             return name
     path = auth.users_path(settings)
     name = session.get("user")
@@ -92,15 +98,21 @@ def current_user(settings: Settings) -> str | None:
 
 @console.before_request
 def _authenticate() -> Response | None:
+    if any("\x00" in value for value in request.values.values()):
+        abort(400, "A NUL character is not allowed in a form or query value.")
     settings = _settings()
     g.settings = settings
     g.user = current_user(settings)
     g.login_possible = settings.http.users_file is not None
-    if g.user is not None or request.endpoint in OPEN_ENDPOINTS:
-        return None
-    if request.method == "GET" and g.login_possible:
-        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-    return Response(render_template("denied.html"), status=401)
+    if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
+        if request.method == "GET" and g.login_possible:
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        return Response(render_template("denied.html"), status=401)
+    # Who is asking comes first, the form's CSRF token second: an unauthenticated POST is
+    # refused as such (401), whatever token it carries.
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        _csrf.protect()
+    return None
 
 
 @console.before_request
@@ -144,7 +156,8 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after sign-in: `target` when it is a plain path of this site, else the overview."""
+    if target and NEXT_TARGET.fullmatch(target):
         return target
     return url_for("console.overview")
 
@@ -168,7 +181,9 @@ def login() -> Response | str:
             session.permanent = True
             log.info("console_login", user=name, remote=request.remote_addr)
             return redirect(_safe_next(request.form.get("next")))
-        log.warning("console_login_failed", user=name[:64], remote=request.remote_addr)
+        # A name that is no user is left out: it may be a password typed into the wrong field.
+        known = name if name in _users.users(path) else None
+        log.warning("console_login_failed", user=known, known_user=known is not None, remote=request.remote_addr)
         error = "Unknown user or wrong password."
     return Response(
         render_template("login.html", error=error, next=_safe_next(request.values.get("next"))),
@@ -246,7 +261,7 @@ def _class_of(state) -> str:
 
 @console.get("/event/<int:event_id>/message")
 def event_message(event_id: int) -> str:
-    event = queries.event_with_message(event_id)
+    event = queries.event_with_message(event_id) if event_id <= MAX_ROW_ID else None
     if event is None:
         abort(404, "No such event.")
     message = event.message
@@ -290,9 +305,12 @@ def action() -> Response:
 
 def _parse_date(text: str) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         abort(400, f"Not a date (YYYY-MM-DD): {text[:40]!r}")
+    if day is not None and not date(1900, 1, 1) <= day <= date(9998, 12, 31):
+        abort(400, f"A date from 1900-01-01 to 9998-12-31, please (got {text}).")
+    return day
 
 
 @console.get("/blocked")
@@ -331,6 +349,8 @@ def register(app: Flask, sources: Sources) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life
         WTF_CSRF_SSL_STRICT=False,  # SameSite=Strict cookies already bind forms to this origin
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked by the console after sign-in (_authenticate)
     )
-    CSRFProtect(app)
+    _csrf.init_app(app)
+    app.add_template_filter(lookalike_hint, "lookalike")
     app.register_blueprint(console)

@@ -158,6 +158,18 @@ def write_user(path: Path, name: str, password: str) -> bool:
     return new
 
 
+def proxy_user(values: list[str]) -> str | None:
+    """The user a trusted proxy names, or None: the header must come once, with one printable
+    name of at most 128 characters and no comma (a duplicated header arrives comma-joined, and
+    "alice, mallory" is no one)."""
+    if len(values) != 1:
+        return None
+    name = values[0].strip()
+    if not name or len(name) > 128 or not name.isprintable() or "," in name:
+        return None
+    return name
+
+
 def proxy_trusted(settings: Settings, remote_addr: str | None) -> bool:
     if not remote_addr:
         return False

@@ -1,0 +1,176 @@
+"""The console under hostile input: IMAP search quoting, strict `next=`, 4xx for out-of-range
+values, look-alike hints, the trusted header, what a failed sign-in logs; Flask's test client
+over a real database (SQLite and PostgreSQL) and, where a bounce is read, a real Dovecot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from bouncewatch import config, store
+from bouncewatch.records import AddressState
+from bouncewatch.testing import samples
+from bouncewatch.web.api import Sources, create_app
+from bouncewatch.web.console.auth import write_user
+
+CONSOLE = "[http]\nenabled = true\nconsole = true\n"
+
+
+def console_client(settings: config.Settings):
+    """A test client of the daemon's app for `settings` (the schema made first)."""
+    store.open_database(settings.database_url)
+    store.close_database()
+    return create_app(Sources(health=lambda: {}, settings=lambda: settings)).test_client()
+
+
+def settings_for(tmp_path: Path, http: str = "") -> config.Settings:
+    path = tmp_path / "bouncewatch.toml"
+    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/state.db"\n{CONSOLE}{http}\n')
+    return config.load(path)
+
+
+def csrf(body: bytes) -> str:
+    return re.search(rb'name="csrf_token" value="([^"]+)"', body).group(1).decode()
+
+
+def signed_in(tmp_path: Path, http: str = "", remote: str = "198.51.100.7"):
+    """A client signed in as `reviewer` on a non-loopback console with a users file."""
+    write_user(tmp_path / "users", "reviewer", "correct horse")
+    settings = settings_for(tmp_path, f'listen = "192.0.2.10:9117"\nusers_file = "users"\n{http}')
+    client = console_client(settings)
+    client.environ_base["REMOTE_ADDR"] = remote
+    token = csrf(client.get("/login").data)
+    answer = client.post("/login", data={"username": "reviewer", "password": "correct horse", "csrf_token": token})
+    assert answer.status_code == 302
+    return client, settings
+
+
+# -- finding 12: the IMAP search of "Show the bounce" ------------------------------------------
+
+
+@pytest.mark.parametrize("message_id", ["{5}", "<{5}@evil.example>", '<a"b\\c@x.example>'])
+def test_show_the_bounce_sends_its_search_as_an_imap_string(deployment, message_id):
+    """A bounce whose returned mail has the Message-ID `{5}` (not one: the address is searched)
+    or one with braces, quotes and backslashes is found by "Show the bounce", never sent bare."""
+    deployment.write_config(extra_mailbox="timeout_seconds = 5\n", extra=CONSOLE)
+    deployment.deliver(samples.dsn("alice@example.org", original_message_id=message_id))
+    deployment.poll()
+    settings = deployment.settings()
+    client = console_client(settings)
+    store.open_database(settings.database_url)
+    try:
+        (event_id,) = [e.id for e in store.Event.select()]
+    finally:
+        store.close_database()
+    page = client.get(f"/event/{event_id}/message")
+    assert page.status_code == 200
+    body = page.data.decode()
+    assert 'id="raw-message"' in body, re.sub(r"\s+", " ", body)[-600:]
+    assert "Final-Recipient: rfc822; alice@example.org" in body
+
+
+# -- finding 13: where sign-in sends you -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target", ["/\t/evil.example", "/\r\n/x", "//evil.example/", "/\\evil.example", "https://evil.example/", "/ /x", "javascript:alert(1)"]
+)
+def test_sign_in_never_sends_you_off_site(tmp_path, target):
+    """`next=` is taken only as a plain path of this site: a tab, CR/LF, `//`, a backslash or a scheme sends you to the overview, never a 500."""
+    write_user(tmp_path / "users", "reviewer", "correct horse")
+    client = console_client(settings_for(tmp_path, 'users_file = "users"'))
+    page = client.get("/login", query_string={"next": target})
+    assert page.status_code == 200 and b"evil" not in page.data
+    answer = client.post("/login", data={"username": "reviewer", "password": "correct horse", "csrf_token": csrf(page.data), "next": target})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/"
+
+
+def test_sign_in_keeps_a_plain_next_path(tmp_path):
+    """A plain path with a query (`/blocked?domain=x.org`) survives sign-in."""
+    write_user(tmp_path / "users", "reviewer", "correct horse")
+    client = console_client(settings_for(tmp_path, 'users_file = "users"'))
+    page = client.get("/login", query_string={"next": "/blocked?domain=x.org"})
+    answer = client.post("/login", data={"username": "reviewer", "password": "correct horse", "csrf_token": csrf(page.data), "next": "/blocked?domain=x.org"})
+    assert answer.headers["Location"] == "/blocked?domain=x.org"
+
+
+# -- finding 14: the smaller gaps -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/blocked?until=9999-12-31", "/blocked?since=9999-12-31", "/blocked?until=0001-01-01",
+     "/event/99999999999999999999999/message", "/event/9223372036854775808/message",
+     "/blocked?domain=a%00b", "/blocked?after=%00", "/address?a=a%00b@x.org"],
+)
+def test_out_of_range_input_gets_a_4xx(tmp_path, path):
+    """A date past 9998, an id beyond any database column, a NUL in a value: 400 or 404, never a 500."""
+    client = console_client(settings_for(tmp_path))
+    with capture_logs() as logs:
+        answer = client.get(path)
+    assert 400 <= answer.status_code < 500, answer.data[:300]
+    assert not [e for e in logs if e["event"] == "http_request_failed"]
+
+
+def test_out_of_range_input_on_postgresql(request, tmp_path):
+    """On PostgreSQL too: a NUL in a filter or a huge event id answers 4xx, not a 500."""
+    import uuid
+
+    from .spine import drop_postgres_database, fresh_postgres_database
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"bw_console_{uuid.uuid4().hex[:12]}"
+    url = fresh_postgres_database(server, name)
+    try:
+        path = tmp_path / "bouncewatch.toml"
+        path.write_text(f'[database]\nurl = "{url}"\n{CONSOLE}')
+        client = console_client(config.load(path))
+        for target in ("/blocked?domain=a%00b", "/blocked?reason=%00", "/event/9223372036854775808/message", "/blocked?until=9999-12-31"):
+            assert 400 <= client.get(target).status_code < 500, target
+    finally:
+        drop_postgres_database(server, name)
+
+
+def test_duplicated_trusted_header_names_no_one(tmp_path):
+    """A trusted proxy's user header sent twice ("alice, mallory" once joined) signs in no one: 401."""
+    settings = settings_for(tmp_path, 'listen = "192.0.2.10:9117"\ntrusted_user_header = "X-Remote-User"\ntrusted_proxies = ["10.1.2.0/24"]')
+    client = console_client(settings)
+    proxy = {"REMOTE_ADDR": "10.1.2.3"}
+    assert client.get("/", headers={"X-Remote-User": "alice"}, environ_base=proxy).status_code == 200
+    twice = client.get("/", headers=[("X-Remote-User", "alice"), ("X-Remote-User", "mallory")], environ_base=proxy)
+    assert twice.status_code == 401
+    joined = client.get("/", headers={"X-Remote-User": "alice, mallory"}, environ_base=proxy)
+    assert joined.status_code == 401 and b"mallory" not in joined.data
+
+
+def test_a_password_in_the_user_field_is_never_logged(tmp_path):
+    """A failed sign-in logs a known user's name, never an unknown one (it may be a password typed into the wrong field)."""
+    write_user(tmp_path / "users", "reviewer", "correct horse")
+    client = console_client(settings_for(tmp_path, 'users_file = "users"'))
+    token = csrf(client.get("/login").data)
+    with capture_logs() as logs:
+        client.post("/login", data={"username": "Tr0ub4dor&3", "password": "", "csrf_token": token})
+        client.post("/login", data={"username": "reviewer", "password": "wrong", "csrf_token": token})
+    failed = [e for e in logs if e["event"] == "console_login_failed"]
+    assert len(failed) == 2 and "Tr0ub4dor&3" not in repr(logs)
+    assert failed[1]["user"] == "reviewer"
+
+
+def test_lookalike_domains_show_their_punycode(tmp_path):
+    """A blocked address whose domain mixes scripts shows its punycode form on its page and in the blocked list."""
+    settings = settings_for(tmp_path)
+    client = console_client(settings)
+    spoof, plain = "billing@\u0430pple.com", "kunde@b\u00fccher.example"
+    store.open_database(settings.database_url)
+    try:
+        store.save_states([AddressState(address=a, blocked=True, blocked_reason="hard: userunknown 5.1.1") for a in (spoof, plain)])
+    finally:
+        store.close_database()
+    page = client.get("/address", query_string={"a": spoof}).data.decode()
+    assert "xn--pple-43d.com" in page
+    assert "xn--" not in client.get("/address", query_string={"a": plain}).data.decode()
+    listing = client.get("/blocked").data.decode()
+    assert listing.count("xn--") == 1 and "xn--pple-43d.com" in listing

@@ -174,3 +174,34 @@ def test_lookalike_domains_show_their_punycode(tmp_path):
     assert "xn--" not in client.get("/address", query_string={"a": plain}).data.decode()
     listing = client.get("/blocked").data.decode()
     assert listing.count("xn--") == 1 and "xn--pple-43d.com" in listing
+
+
+def test_v1_without_token_answers_loopback_clients_only(tmp_path):
+    """Without token_file, /v1 refuses a client off loopback with 403 (also one a trusted proxy names); v1_open_to_network = true opens it."""
+    path = tmp_path / "bouncewatch.toml"
+    base = f'[database]\nurl = "sqlite:///{tmp_path}/state.db"\n[http]\nenabled = true\nlisten = "0.0.0.0:9117"\ntrusted_proxies = ["10.1.2.3"]\n'
+    path.write_text(base)
+    client = console_client(config.load(path))
+    assert client.get("/v1/blocklist", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+    refused = client.get("/v1/blocklist", environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert refused.status_code == 403 and b"token_file" in refused.data
+    via_proxy = client.get("/v1/blocklist", headers={"X-Forwarded-For": "198.51.100.7"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert via_proxy.status_code == 403
+    assert client.get("/healthz", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code in (200, 503)
+    path.write_text(base + "v1_open_to_network = true\n")
+    client = console_client(config.load(path))
+    assert client.get("/v1/blocklist", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
+
+
+def test_session_cookie_is_secure_behind_a_tls_proxy(tmp_path):
+    """On loopback behind a trusted proxy saying X-Forwarded-Proto: https, the session cookie is Secure; the same header from an untrusted peer changes nothing."""
+    write_user(tmp_path / "users", "reviewer", "correct horse")
+    settings = settings_for(tmp_path, 'users_file = "users"\ntrusted_proxies = ["127.0.0.1"]')
+
+    def cookie(**kwargs) -> str:
+        return console_client(settings).get("/login", **kwargs).headers["Set-Cookie"]
+
+    https = {"X-Forwarded-Proto": "https"}
+    assert "Secure" in cookie(headers=https)
+    assert "Secure" not in cookie(headers=https, environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert "Secure" not in cookie()

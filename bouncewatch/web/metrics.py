@@ -99,6 +99,15 @@ class Metrics:
             ["mailbox", "error_type"],
             registry=registry,
         )
+        self.refused = Counter(
+            "bouncewatch_http_refused",
+            "HTTP requests refused before the app: host (not an allowed Host), body_size (413), "
+            "body_time (408), write_time (a client that stopped reading was dropped)",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in ("host", "body_size", "body_time", "write_time"):
+            self.refused.labels(reason)
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         if blocked_count is not None:
@@ -115,6 +124,9 @@ class Metrics:
         for counter in (self.quarantined, self.newly_blocked, self.alerts):
             counter.labels(mailbox)
         self.cycle_seconds.labels(mailbox)
+
+    def http_refused(self, reason: str) -> None:
+        self.refused.labels(reason).inc()
 
     # -- CycleObserver --------------------------------------------------------------------------
 

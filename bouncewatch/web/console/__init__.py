@@ -7,7 +7,8 @@ writes are block/unblock with a reason (service/manual.py, as the CLI).
 
 Safety: Jinja escapes everything; the bounce text is shown in <pre>, never as HTML; every
 form carries a CSRF token (Flask-WTF's CSRFProtect, tied to the session); the session cookie
-is HttpOnly, SameSite=Strict, and Secure when the listener is not loopback; responses carry a
+is HttpOnly, SameSite=Strict, and Secure when the listener is not loopback or a trusted proxy
+says the browser used https (X-Forwarded-Proto); responses carry a
 strict Content-Security-Policy (no inline script or style), X-Frame-Options: DENY and
 Referrer-Policy: no-referrer. A console user can read only the message of an event: the
 mailbox, folder and UID come from the database, never from the request.
@@ -35,6 +36,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -42,6 +44,7 @@ from ... import store
 from ...config import is_loopback
 from ...rules.addresses import domain_of, lookalike_hint, normalise
 from ...store import console_queries as queries
+from ..clients import forwarded_https, proxy_trusted
 from . import auth, chart
 from .message import NotFound, find_message
 
@@ -85,7 +88,7 @@ def current_user(settings: Settings) -> str | None:
     if not auth.auth_required(settings):
         return auth.LOOPBACK_ACTOR
     http = settings.http
-    if http.trusted_user_header and auth.proxy_trusted(settings, request.remote_addr):
+    if http.trusted_user_header and proxy_trusted(settings, request.remote_addr):
         name = auth.proxy_user(request.headers.getlist(http.trusted_user_header))
         if name is not None:
             return name
@@ -337,6 +340,18 @@ def blocked() -> str:
 # -- wiring ---------------------------------------------------------------------------------
 
 
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, `Secure` off loopback and whenever a trusted proxy says the
+    browser came over https (X-Forwarded-Proto), so a TLS proxy on the same host gets it too."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        settings = app.extensions["bouncewatch"].settings()
+        if not is_loopback(settings.http.host):
+            return True
+        return forwarded_https(settings, request.remote_addr, request.headers.get("X-Forwarded-Proto"))
+
+
+
 def register(app: Flask, sources: Sources) -> None:
     """Add the console to the daemon's app (create_app calls this with [http] console on)."""
     settings = sources.settings()
@@ -345,12 +360,12 @@ def register(app: Flask, sources: Sources) -> None:
         SESSION_COOKIE_NAME="bouncewatch_console",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=not is_loopback(settings.http.host),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life
         WTF_CSRF_SSL_STRICT=False,  # SameSite=Strict cookies already bind forms to this origin
         WTF_CSRF_CHECK_DEFAULT=False,  # checked by the console after sign-in (_authenticate)
     )
+    app.session_interface = ConsoleSessionInterface()
     _csrf.init_app(app)
     app.add_template_filter(lookalike_hint, "lookalike")
     app.register_blueprint(console)

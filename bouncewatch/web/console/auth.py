@@ -13,7 +13,6 @@ otherwise a user from `[http] users_file` (argon2 hashes) or a trusted reverse-p
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import secrets
@@ -168,13 +167,3 @@ def proxy_user(values: list[str]) -> str | None:
     if not name or len(name) > 128 or not name.isprintable() or "," in name:
         return None
     return name
-
-
-def proxy_trusted(settings: Settings, remote_addr: str | None) -> bool:
-    if not remote_addr:
-        return False
-    try:
-        peer = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    return any(peer in ipaddress.ip_network(net, strict=False) for net in settings.http.trusted_proxies)

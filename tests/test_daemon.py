@@ -248,20 +248,29 @@ def test_idle_processes_new_mail_within_seconds(dovecot, database, tmp_path):
 
 
 def test_sigterm_and_sighup(dovecot, tmp_path):
-    """SIGHUP with a broken config keeps the old one (one error line); a good one is applied; SIGTERM exits 0."""
+    """SIGHUP with a broken config (a bad value, bytes that are not UTF-8, `mailboxes = 5`) keeps the
+    running one (one error line each, the daemon runs on); a good one is applied; SIGTERM exits 0."""
     url = f"sqlite:///{tmp_path}/state.db"
     path = write_config(tmp_path / "bouncewatch.toml", dovecot, url)
     daemon = RunningDaemon(path, tmp_path / "run.log")
     try:
         wait_for(lambda: any(e.get("event") == "started" for e in daemon.events()), timeout=10)
         good = path.read_text()
-        path.write_text(good.replace("batch_size = 10", "batch_size = -1"))
-        daemon.send(signal.SIGHUP)
-        wait_for(lambda: any(e.get("event") == "reload_failed" for e in daemon.events()), timeout=10)
-        (failed,) = [e for e in daemon.events() if e.get("event") == "reload_failed"]
-        assert "batch_size" in failed["error"]
-        dovecot.deliver(USER, [samples.dsn("still@example.org")])
-        wait_for(lambda: inbox_count(dovecot) == 0, timeout=10)  # the old config runs on
+        broken = [
+            (good.replace("batch_size = 10", "batch_size = -1").encode(), "batch_size"),
+            (good.encode().replace(b"[poll]", b"[poll]\n# caf\xe9"), "not UTF-8"),
+            (b"mailboxes = 5\n" + good.encode().split(b"[[mailboxes]]")[0], "mailboxes: must be an array"),
+        ]
+        for number, (content, named) in enumerate(broken, 1):
+            path.write_bytes(content)
+            daemon.send(signal.SIGHUP)
+            wait_for(lambda n=number: len([e for e in daemon.events() if e.get("event") == "reload_failed"]) == n, 10)
+            failed = [e for e in daemon.events() if e.get("event") == "reload_failed"][-1]
+            assert named in failed["error"] and "\n" not in failed["error"]
+            assert daemon.process.poll() is None, "a bad config on SIGHUP must not end the daemon"
+            dovecot.deliver(USER, [samples.dsn(f"still{number}@example.org")])
+            wait_for(lambda: inbox_count(dovecot) == 0, timeout=10)  # the old config runs on
+        assert all("raw" not in e for e in daemon.events()), "no traceback, only JSON log lines"
 
         write_config(path, dovecot, url, mailbox_extra='folders = ["INBOX", "Other"]')
         daemon.send(signal.SIGHUP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -37,7 +36,8 @@ def test_advisory_lease_is_exclusive_until_released(pg_database):
         assert first.acquire("bounces") and first.holds("bounces")
         assert not second.acquire("bounces")
         first.release_all()
-        assert second.acquire("bounces")
+        # The server drops the lock when the closed session's backend has ended, a moment later.
+        wait_for(lambda: second.acquire("bounces"), timeout=10)
         assert not first.holds("bounces")
     finally:
         first.release_all()
@@ -45,7 +45,7 @@ def test_advisory_lease_is_exclusive_until_released(pg_database):
 
 
 def test_standby_takes_over_after_sigkill(dovecot, pg_database, tmp_path):
-    """Only the lease holder processes; after it is SIGKILLed the standby processes new mail within seconds."""
+    """Only the lease holder processes; after it is SIGKILLed the standby takes the lease and processes the new mail."""
     dovecot.deliver(USER, mail_mix(200, seed=3))
     config_path = write_config(tmp_path / "bouncewatch.toml", dovecot, pg_database, batch_size=10)
     daemons = [RunningDaemon(config_path, tmp_path / f"run{i}.log") for i in range(2)]
@@ -59,13 +59,11 @@ def test_standby_takes_over_after_sigkill(dovecot, pg_database, tmp_path):
         assert not any(e.get("event") == "cycle_done" for e in standby.events())
 
         holder.kill()
-        killed_at = time.monotonic()
         dovecot.deliver(USER, mail_mix(30, seed=4))
         wait_for(lambda: inbox_count(dovecot) == 0, timeout=60, step=0.05)
-        takeover = time.monotonic() - killed_at
-        print(f"standby took over and drained new mail {takeover:.2f} s after the SIGKILL")
         assert any(e.get("event") == "lease_acquired" for e in standby.events())
-        assert takeover < 60
+        # The standby's own cycle did the work (logged once its blocklist is published).
+        wait_for(lambda: any(e.get("event") == "cycle_done" and e.get("messages") for e in standby.events()), 30)
         assert standby.stop() == 0
     finally:
         for daemon in daemons:

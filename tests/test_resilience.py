@@ -9,6 +9,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from bouncewatch import config, store
 from bouncewatch.service.pipeline import run_cycle
 from bouncewatch.testing.dovecot import ThrowawayDovecot
@@ -66,8 +68,9 @@ def _clean_run(config_path) -> None:
         store.close_database()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_changes_nothing(tmp_path):
-    """20+ SIGKILLs of `bouncewatch run` mid-work end in exactly the state of an undisturbed run."""
+    """20 SIGKILLs of `bouncewatch run` mid-work end in exactly the state of an undisturbed run."""
     rng = random.Random(20241129)
     with ThrowawayDovecot(fast=True) as killed_server, ThrowawayDovecot(fast=True) as clean_server:
         killed_server.deliver(USER, mail_mix(MESSAGES, seed=7))
@@ -83,18 +86,17 @@ def test_sigkill_at_random_moments_changes_nothing(tmp_path):
             batch_size=10,
         )
         killed_db = tmp_path / "killed" / "state.db"
-        kills = kills_with_mail_left = 0
+        kills_with_mail_left = 0
         for attempt in range(KILLS):
-            done = _processed(killed_db)
-            if done == MESSAGES:
-                break
-            daemon = RunningDaemon(killed_config, tmp_path / "killed" / f"run{attempt}.log")
-            # A random moment once it is at work (start-up time varies with the machine's load):
+            # Each kill comes at a point of progress, not of time, so a faster or slower daemon
+            # meets the same number of kills with work left: a random number of messages past
+            # what is committed (never the last), then a random moment within the batch in hand:
             # mid-fetch, mid-transaction, between commit and move, mid-move.
-            wait_for(lambda before=done: _processed(killed_db) > before, timeout=30, step=0.01)
-            time.sleep(rng.uniform(0.0, 0.1))
+            target = min(_processed(killed_db) + rng.randint(1, 60), MESSAGES - 1)
+            daemon = RunningDaemon(killed_config, tmp_path / "killed" / f"run{attempt}.log")
+            wait_for(lambda: _processed(killed_db) >= target, timeout=60, step=0.01)
+            time.sleep(rng.uniform(0.0, 0.02))
             daemon.kill()
-            kills += 1
             kills_with_mail_left += inbox_count(killed_server) > 0
         final = RunningDaemon(killed_config, tmp_path / "killed" / "final.log")
         wait_for(lambda: inbox_count(killed_server) == 0, timeout=60, step=0.2)
@@ -115,8 +117,7 @@ def test_sigkill_at_random_moments_changes_nothing(tmp_path):
         killed_folders = _archive_counts(killed_server)
         clean_folders = _archive_counts(clean_server)
 
-    print(f"kills: {kills} ({kills_with_mail_left} with mail still in INBOX); messages: {MESSAGES}")
-    assert kills == KILLS, "every kill should land while there is work left"
+    print(f"kills: {KILLS} ({kills_with_mail_left} with mail still in INBOX); messages: {MESSAGES}")
     assert killed["messages"] == killed["distinct_fingerprints"] == MESSAGES  # none twice
     assert killed["pending_moves"] == 0
     assert killed["events"] == clean["events"]
@@ -131,6 +132,7 @@ def test_sigkill_at_random_moments_changes_nothing(tmp_path):
     assert (tmp_path / "killed" / "blocklist.txt").read_text() == (tmp_path / "clean" / "blocklist.txt").read_text()
 
 
+@pytest.mark.slow
 def test_dovecot_down_for_ten_seconds_mid_run(tmp_path):
     """Dovecot stopped for ~10 s mid-run: the daemon retries on its own and every count comes out right."""
     first, second = mail_mix(600, seed=11), mail_mix(100, seed=12)
@@ -144,23 +146,19 @@ def test_dovecot_down_for_ten_seconds_mid_run(tmp_path):
         time.sleep(10)
         assert daemon.process.poll() is None, "the daemon must not exit"
         server.start()
-        restarted = time.monotonic()
-        waiting = inbox_count(server)
-        resumed = wait_for(lambda: inbox_count(server) < waiting, timeout=10, step=0.02)
         wait_for(lambda: inbox_count(server) == 0, timeout=60, step=0.2)
-        drained = time.monotonic() - restarted
         time.sleep(0.5)
         assert daemon.stop() == 0
         folders = _archive_counts(server)
 
     events = daemon.events()
     failures = [e for e in events if e.get("event") == "cycle_failed"]
-    print(f"resumed {resumed:.2f} s after Dovecot came back; INBOX empty after {drained:.2f} s; "
-          f"{len(failures)} failed attempts logged")
     assert failures, "the outage must have been noticed"
     assert all("raw" not in e for e in events), [e for e in events if "raw" in e][:5]
     assert all(e["error_type"] in {"MailboxError", "IMAPClientAbortError", "ConnectionResetError", "BrokenPipeError", "EOFError", "TimeoutError"} or "abort" in e["error_type"].lower() for e in failures), failures[:3]
-    assert resumed < 3  # backoff is capped at 1 s in this config
+    # Retried on its own, with the backoff capped at backoff_max_seconds (1 s in this config).
+    assert all(0 < e["retry_in_seconds"] <= 1.0 for e in failures), failures[:3]
+    assert [e["failures"] for e in failures][:3] == [1, 2, 3]
     assert any(e.get("event") == "mailbox_recovered" for e in events)
     snapshot = database_snapshot(f"sqlite:///{tmp_path}/state.db")
     total = len(first) + len(second)

@@ -32,7 +32,16 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are TOML numbers too; no timer, size or limit here means them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def readable_file(path: Path) -> bool:
+    """True for an existing regular file; False, never an error, for any name (NUL, too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 class DatabaseSettings(_Section):
@@ -86,9 +95,9 @@ class MailboxSettings(_Section):
             )
         if self.password_env is not None and self.password_env not in os.environ:
             raise ValueError(f"password_env: environment variable {self.password_env} is not set")
-        if self.password_file is not None and not self.password_file.is_file():
+        if self.password_file is not None and not readable_file(self.password_file):
             raise ValueError(f"password_file: {self.password_file} is not a readable file")
-        if self.ca_file is not None and not self.ca_file.is_file():
+        if self.ca_file is not None and not readable_file(self.ca_file):
             raise ValueError(f"ca_file: {self.ca_file} is not a readable file")
         if self.folders is not None and "folder" in self.model_fields_set:
             raise ValueError("folders: give either folder or folders, not both")
@@ -225,12 +234,28 @@ def _key_path(location: tuple[int | str, ...]) -> str:
     return ".".join(parts)
 
 
+# pydantic's words for a value of the wrong TOML type, in the file's terms.
+_TYPE_WORDS = {
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "list_type": "must be an array",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "finite_number": "must be a finite number",
+    "path_type": "must be a file name (a string)",
+}
+
+
 def _one_line(error: ValidationError) -> str:
     first = error.errors()[0]
     key = _key_path(tuple(first["loc"]))
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
+    elif first["type"] in _TYPE_WORDS:
+        message = _TYPE_WORDS[first["type"]]
     # Validators report "key: message" for keys they check across fields; join, not repeat.
     if ":" in message.split(" ", 1)[0]:
         inner_key, _, message = message.partition(": ")
@@ -249,21 +274,19 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
 def load(path: str | os.PathLike[str] | None) -> Settings:
     """Read and validate the config file; raise ConfigError with one line naming the key."""
     file = config_path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: no such config file") from None
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    data = _read_toml(file)
     if "config_dir" in data:
         raise ConfigError(f"{file}: config_dir: unknown key")
     config_dir = file.resolve().parent
     data["config_dir"] = config_dir
-    for index, mailbox in enumerate(data.get("mailboxes") or []):
-        if not isinstance(mailbox, dict):
-            raise ConfigError(f"{file}: mailboxes[{index}]: must be a table ([[mailboxes]])")
+    for table in ("mailboxes", "outputs"):
+        items = data.get(table, [])
+        if not isinstance(items, list):
+            raise ConfigError(f"{file}: {table}: must be an array of tables ([[{table}]])")
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise ConfigError(f"{file}: {table}[{index}]: must be a table ([[{table}]])")
+    for mailbox in data.get("mailboxes", []):
         for key in ("password_file", "ca_file"):
             # Relative paths in the file mean relative to the file, not to the working directory.
             if isinstance(mailbox.get(key), str) and not Path(mailbox[key]).is_absolute():
@@ -272,3 +295,26 @@ def load(path: str | os.PathLike[str] | None) -> Settings:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{file}: {_one_line(exc)}") from None
+    except (TypeError, ValueError, OSError) as exc:  # a check that met a value no rule foresaw
+        raise ConfigError(f"{file}: cannot be used ({type(exc).__name__}: {exc}); check the values it gives") from None
+
+
+def _read_toml(file: Path) -> dict:
+    """The file's TOML as a dict; ConfigError for a missing, unreadable, non-UTF-8 or non-TOML file."""
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{file}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None

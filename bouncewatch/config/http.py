@@ -70,7 +70,7 @@ def split_listen(listen: str) -> tuple[str, int]:
 
 
 class HttpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = False
     listen: str = DEFAULT_LISTEN
@@ -152,6 +152,8 @@ def read_token(settings: Settings) -> str | None:
         raise ValueError(f"http.token_file: cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ValueError(f"http.token_file: {path} is not UTF-8 text") from None
+    except ValueError:  # a NUL in the name
+        raise ValueError(f"http.token_file: {str(path)!r} is not a file name") from None
     if not token:
         raise ValueError(f"http.token_file: {path} is empty")
     return token
@@ -169,9 +171,9 @@ def check_console_settings(settings: Settings) -> None:
     """Raise ValueError("console: ...") for a console that would be open to the network."""
     http = settings.http
     if http.trusted_user_header is not None and not http.trusted_proxies:
-        raise ValueError("trusted_user_header: set trusted_proxies to the reverse proxy's address")
+        raise ValueError("http.trusted_user_header: set trusted_proxies to the reverse proxy's address")
     if not is_loopback(http.host) and http.users_file is None and http.trusted_user_header is None:
         raise ValueError(
-            f"console: {http.listen} is not loopback; set users_file (bouncewatch console adduser) "
+            f"http.console: {http.listen} is not loopback; set users_file (bouncewatch console adduser) "
             "or trusted_user_header with trusted_proxies"
         )

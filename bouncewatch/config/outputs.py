@@ -19,7 +19,7 @@ OutputFormat = Literal["text", "csv", "json", "postfix"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class OutputSettings(_Section):
@@ -79,7 +79,11 @@ def check_publishing(settings: Settings) -> None:
         if path in seen:
             raise ValueError(f"outputs[{index}].path: {path} is also outputs[{seen[path]}].path")
         seen[path] = index
-        if path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except (OSError, ValueError) as exc:  # a NUL in the name, a name too long
+            raise ValueError(f"outputs[{index}].path: {str(path)[:200]!r} cannot be a file ({exc})") from None
+        if is_dir:
             raise ValueError(f"outputs[{index}].path: {path} is a directory")
     verp = settings.verp
     files = [("key_file", verp.key_file)] if verp.key_file else []
@@ -89,7 +93,9 @@ def check_publishing(settings: Settings) -> None:
         try:
             size = len(full.read_bytes().strip())
         except OSError as exc:
-            raise ValueError(f"verp.{key}: cannot read {full}: {exc.strerror}") from None
+            raise ValueError(f"verp.{key}: cannot read {str(full)[:200]}: {exc.strerror}") from None
+        except ValueError:  # a NUL in the name
+            raise ValueError(f"verp.{key}: {str(full)[:200]!r} is not a file name") from None
         if size < MIN_KEY_BYTES:
             raise ValueError(
                 f"verp.{key}: {full} holds {size} bytes; a key needs at least {MIN_KEY_BYTES} "

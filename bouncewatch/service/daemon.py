@@ -154,7 +154,10 @@ class Daemon:
                 if self._reload.is_set():
                     self._reload.clear()
                     notify("RELOADING=1")
-                    self.reload()
+                    try:
+                        self.reload()
+                    except Exception as exc:  # noqa: BLE001 - a reload never ends the daemon
+                        log.error("reload_failed", error=repr(exc)[:500], keeping="the running config", exc_info=exc)
                     notify("READY=1")
         finally:
             notify("STOPPING=1")

@@ -79,3 +79,64 @@ def test_cli_exits_2_with_one_line_and_touches_nothing(tmp_path):
     assert result.stderr.strip().count("\n") == 0
     assert "mailboxes[0].colour: unknown key" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bouncewatch.toml"]
+
+
+HTTP_ON = '[http]\nenabled = true\n'
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("[http]\nconsole = true\n", "http.console: takes effect only with the HTTP endpoint; set [http] enabled = true, or remove console"),
+        ('[http]\nlisten = "127.0.0.1:9200"\n', "http.listen: takes effect only with the HTTP endpoint; set [http] enabled = true"),
+        ('[http]\ntoken_file = "token"\n', "http.token_file: takes effect only with the HTTP endpoint"),
+        (HTTP_ON + 'users_file = "users"\n', "http.users_file: only the review console uses it; set [http] console = true, or remove users_file"),
+        ('[[providers]]\nkind = "mailgun"\nsigning_key_file = "key"\n', "providers[0]: mailgun events arrive on the HTTP endpoint (POST /hooks/mailgun); set [http] enabled = true"),
+        (HTTP_ON + '[[providers]]\nkind = "sparkpost"\n', "providers[0].kind: unknown kind 'sparkpost'; use one of mailgun, ses, sendgrid, postmark"),
+        (HTTP_ON + '[[providers]]\nkind = "mailgun"\n', "providers[0].signing_key_file: missing; a mailgun provider needs signing_key_file"),
+        (HTTP_ON + '[[providers]]\nkind = "postmark"\nusername = "pm"\n', "providers[0].password_file: missing"),
+        (HTTP_ON + '[[providers]]\nkind = "ses"\ntopic_arns = []\n', "providers[0].topic_arns: missing"),
+        (HTTP_ON + '[[providers]]\nkind = "mailgun"\nsigning_key_file = "nothere"\n', "providers[0].signing_key_file: cannot read"),
+        (HTTP_ON + '[[providers]]\nkind = "mailgun"\nsigning_key_file = "key"\ntopic_arns = ["x"]\n', "providers[0].topic_arns: not a key of a mailgun provider"),
+        (HTTP_ON + '[[providers]]\nkind = "mailgun"\nsigning_key_file = "key"\n[[providers]]\nkind = "mailgun"\nsigning_key_file = "key"\n', "providers[1].kind: 'mailgun' is also providers[0]"),
+        ('[[webhooks]]\nurl = "https://crm.example.com/hook"\n', "webhooks[0].secret_file: missing"),
+        ('[[webhooks]]\nurl = "https://crm.example.com/hook"\nsecret_file = "empty"\n', "webhooks[0].secret_file: "),
+        ('[[webhooks]]\nurl = "ftp://crm.example.com/hook"\nsecret_file = "key"\n', "webhooks[0].url: not an http(s) URL ('ftp://crm.example.com/hook')"),
+        ('[[webhooks]]\nurl = "https://crm.example.com/hook"\nsecret_file = "key"\nevents = ["bounced"]\n', "webhooks[0].events[0]:"),
+    ],
+)
+def test_settings_that_cannot_take_effect_are_errors(tmp_path, extra, expected):
+    """A setting that could not take effect (no HTTP endpoint, no console, no secret, an unknown
+    kind) stops the program with one line naming the key and the fix."""
+    (tmp_path / "key").write_text("a-signing-key\n")
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ConfigError) as caught:
+        load(write(tmp_path, GOOD + extra))
+    message = str(caught.value)
+    assert expected in message, message
+    assert "\n" not in message
+
+
+def test_providers_and_webhooks_load(tmp_path):
+    """Each provider kind with its keys, and a webhook with the default events, make a valid config."""
+    for name in ("mg.key", "pm.password", "hook.secret"):
+        (tmp_path / name).write_text("s3cret\n")
+    text = GOOD + HTTP_ON + textwrap.dedent("""
+        [[providers]]
+        kind = "mailgun"
+        signing_key_file = "mg.key"
+        [[providers]]
+        kind = "ses"
+        topic_arns = ["arn:aws:sns:eu-west-1:123456789012:ses"]
+        [[providers]]
+        kind = "postmark"
+        username = "pm"
+        password_file = "pm.password"
+        [[webhooks]]
+        url = "https://crm.example.com/hook"
+        secret_file = "hook.secret"
+    """)
+    settings = load(write(tmp_path, text))
+    assert [p.kind for p in settings.providers] == ["mailgun", "ses", "postmark"]
+    assert settings.webhooks[0].events == ["blocked", "unblocked", "sender_alert"]
+    assert "s3cret" not in repr(settings)

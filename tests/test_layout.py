@@ -20,7 +20,7 @@ FLOORS: list[set[str]] = [
     {"__init__", "records", "logs"},
     {"config"},
     {"parse", "rules"},
-    {"store", "imap"},
+    {"store", "imap", "providers"},
     {"publish", "testing"},
     {"service"},
     {"web"},
@@ -41,6 +41,7 @@ LIBRARY_ROOMS = {
     "hypercorn": "web",
     "prometheus_client": "web",
     "click": "cli",
+    "cryptography": "providers",
 }
 
 MAX_TOP_LEVEL_MODULES = 12

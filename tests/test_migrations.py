@@ -70,3 +70,60 @@ def test_newer_database_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match="upgrade bouncewatch"):
         store.open_database(url)
     store.close_database()
+
+
+def _v3_database(url: str) -> None:
+    """Make the database at `url` a version 3 one holding one message and its event: the
+    current schema less what step 4 adds."""
+    store.open_database(url)
+    db = store.database_proxy.obj
+    try:
+        db.execute_sql("DROP TABLE webhook_delivery")
+        db.execute_sql("DROP TABLE replay_guard")
+        db.execute_sql("ALTER TABLE processed_message DROP COLUMN provider")
+        db.execute_sql("ALTER TABLE processed_message DROP COLUMN event_id")
+        store.Meta.update(value="3").where(store.Meta.key == "schema_version").execute()
+        db.execute_sql(
+            "INSERT INTO processed_message (fingerprint, mailbox, folder, uidvalidity, uid, outcome, kind, "
+            "original_message_id, processed_at) VALUES ('f1', 'bounces', 'INBOX', 1, 7, 'Hard', 'dsn', '<o@x>', "
+            "'2026-01-01 00:00:00')"
+        )
+        db.execute_sql(
+            "INSERT INTO event (message_id, address, at, bounce_class, status, reply_code, reason, action, "
+            "diagnostic, remote_mta, feedback_type, domain, original_message_id, counted, sender_side) "
+            "SELECT id, 'v3@example.org', '2026-01-01 00:00:00', 'hard', '5.1.1', '550', 'userunknown', 'failed', "
+            "'', '', '', 'example.org', '<o@x>', true, false FROM processed_message"
+        )
+    finally:
+        store.close_database()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_v3_database_upgrades_in_place(engine, tmp_path, request):
+    """A version 3 database (before provider events and webhooks) upgrades on open: its messages
+    and events stay, mail rows read as from no provider, and the outbox and replay guard work."""
+    if engine == "sqlite":
+        url, cleanup = f"sqlite:///{tmp_path}/v3.db", None
+    else:
+        server = request.getfixturevalue("postgres_url")
+        name = f"bw_migrate_{uuid.uuid4().hex[:12]}"
+        url, cleanup = fresh_postgres_database(server, name), (server, name)
+    try:
+        _v3_database(url)
+        store.open_database(url)
+        try:
+            assert store.schema_version() == store.SCHEMA_VERSION == 4
+            (event,) = store.history("v3@example.org")
+            assert (event.bounce_class, event.message.uid, event.message.provider, event.message.event_id) == ("hard", 7, "", "")
+            from bouncewatch.store import outbox
+
+            at = store.utcnow()
+            with store.database_proxy.atomic():
+                assert outbox.first_use("k", at) and not outbox.first_use("k", at)
+                outbox.enqueue([outbox.OwedDelivery("id1", "http://127.0.0.1/x", "blocked", "v3@example.org", "{}")], at)
+            assert [row.event_id for row in outbox.due(at)] == ["id1"]
+        finally:
+            store.close_database()
+    finally:
+        if cleanup:
+            drop_postgres_database(*cleanup)

@@ -117,6 +117,7 @@ LAZY_COMMANDS = {
     "publish": ".outputs:publish",
     "verp": ".outputs:verp",
     "console": ".console:console",
+    "webhooks": ".webhooks:webhooks",
 }
 
 
@@ -179,10 +180,27 @@ def poll(settings: config.Settings) -> None:
     except ShrinkRefused as exc:
         failures.append(str(exc))
     click.echo(f"blocklist: {settings.blocklist_path} ({store.count_blocked()} addresses)")
+    if settings.webhooks:
+        _send_webhooks(settings)
     for failure in failures:
         click.echo(f"bouncewatch: {failure}", err=True)
     if failures:
         sys.exit(EXIT_RUNTIME)
+
+
+POLL_WEBHOOK_BUDGET_SECONDS = 10
+
+
+def _send_webhooks(settings: config.Settings) -> None:
+    """`poll` sends the webhook deliveries due now, for at most POLL_WEBHOOK_BUDGET_SECONDS; what
+    is left stays in the outbox for the daemon, the next poll or `bouncewatch webhooks retry`."""
+    from ..publish.webhooks import deliver_due
+    from ..store import outbox
+
+    stats = deliver_due(settings, budget_seconds=POLL_WEBHOOK_BUDGET_SECONDS)
+    left = outbox.count_pending()
+    if stats.delivered or left:
+        click.echo(f"webhooks: {stats.delivered} delivered, {left} pending (sent again later with backoff)")
 
 
 @main.command()
@@ -230,7 +248,9 @@ def check(config_file: str | None, config_only: bool) -> None:
     settings = load_settings(config_file)
     if not settings.mailboxes:
         fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
+    _check_endpoint(settings, config.config_path(config_file))
     click.echo(f"config: {config.config_path(config_file)}: valid, {len(settings.mailboxes)} mailbox(es)")
+    _describe_endpoint(settings)
     if config_only:
         return
     logs.configure(settings.log.level, settings.log.format)
@@ -261,6 +281,34 @@ def check(config_file: str | None, config_only: bool) -> None:
     if problems:
         sys.exit(EXIT_RUNTIME)
     click.echo("all mailboxes ok")
+
+
+def _check_endpoint(settings: config.Settings, path: Path) -> None:
+    """The providers' keys must load (a SendGrid key must be an ECDSA key, ...): exit 2 if not."""
+    if not settings.providers:
+        return
+    from ..providers.keys import load_keys
+
+    try:
+        load_keys(settings)
+    except ValueError as exc:
+        fail(f"config error: {path}: {exc}", EXIT_USAGE)
+
+
+def _describe_endpoint(settings: config.Settings) -> None:
+    """What the HTTP endpoint will serve, the providers it takes events from, the webhooks."""
+    http = settings.http
+    if http.enabled:
+        parts = ["/healthz", "/metrics", "/v1"] + (["the console"] if http.console else [])
+        click.echo(f"http: {http.listen}: {', '.join(parts)}")
+    for item in settings.providers:
+        click.echo(f"provider {item.kind}: POST /hooks/{item.kind}")
+    if http.enabled:
+        click.echo("events: POST /v1/events " + ("(bearer token)" if http.token_file else "refused until [http] token_file is set"))
+    for hook in settings.webhooks:
+        click.echo(f"webhook {hook.url}: {', '.join(hook.events)}")
+        if hook.plaintext_off_loopback:
+            click.echo(f"  note: {hook.url} is plain http off loopback; addresses cross the network unencrypted")
 
 
 # -- parse ----------------------------------------------------------------------------------

@@ -26,6 +26,13 @@ def _when(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") + "Z" if value else ""
 
 
+def _source(event: dict[str, Any]) -> str:
+    """Where an event came from: "bounces → Hard" (mailbox → archive folder) or "provider ses (event ID)"."""
+    if event["source"] == "provider":
+        return f"provider {event['provider']} (event {event['event_id']})"
+    return f"{event['mailbox']} → {event['archive']}"
+
+
 def _address_argument(address: str) -> str:
     canonical = normalise(address)
     if canonical is None:
@@ -59,7 +66,7 @@ def status(settings: config.Settings, address: str, as_json: bool) -> None:
     for e in data["last_bounces"]:
         counted = "" if e["counted"] else " (not counted)"
         what = f"{e['class']} {e['action']}" if e["action"] not in ("", "failed", e["reason"]) else e["class"]
-        click.echo(f"  {e['at']} {what} {e['reason'] or '-'} {e['status']}{counted} [{e['mailbox']} → {e['archive']}]")
+        click.echo(f"  {e['at']} {what} {e['reason'] or '-'} {e['status']}{counted} [{_source(e)}]")
     for a in data["audit"]:
         click.echo(f"  {a['at']} {a['action']} by {a['actor']}: {a['reason']}")
     if data["domain_alert"]:
@@ -95,7 +102,7 @@ def history(settings: config.Settings, address: str, as_json: bool) -> None:
             codes = " ".join(c for c in (entry["status"], entry["reply_code"]) if c)
             click.echo(
                 f"{entry['at']}  {entry['class']:<9} {entry['reason'] or '-':<16} {codes:<10}"
-                f"{counted} {entry['mailbox']} → {entry['archive']}: {entry['diagnostic'][:200]}"
+                f"{counted} {_source(entry)}: {entry['diagnostic'][:200]}"
             )
         else:
             click.echo(f"{entry['at']}  {entry['action']:<9} by {entry['actor']}: {entry['reason']}")

@@ -25,6 +25,7 @@ from .. import CONFIG_ENV
 from ..records import BounceClass
 from .http import HttpSettings, check_http, is_loopback
 from .outputs import OutputSettings, VerpSettings, check_publishing
+from .providers import ProviderSettings, WebhookSettings, check_providers
 
 
 class ConfigError(Exception):
@@ -190,12 +191,15 @@ class Settings(_Section):
     outputs: list[OutputSettings] = Field(default_factory=list)  # [[outputs]], beside [blocklist]
     verp: VerpSettings = VerpSettings()
     http: HttpSettings = HttpSettings()  # the daemon's HTTP endpoint (config/http.py)
+    providers: list[ProviderSettings] = Field(default_factory=list)  # events from sending services
+    webhooks: list[WebhookSettings] = Field(default_factory=list)  # events out (config/providers.py)
     config_dir: Path = Path(".")  # filled by load(); not a file key
 
     @model_validator(mode="after")
     def _check_publishing(self) -> Settings:
         check_publishing(self)  # output paths, VERP key files (config/outputs.py)
-        check_http(self)  # [http] token_file (config/http.py)
+        check_http(self)  # [http] token_file, keys that need enabled or console (config/http.py)
+        check_providers(self)  # [[providers]] and [[webhooks]] secrets (config/providers.py)
         return self
 
     @field_validator("mailboxes")
@@ -236,6 +240,7 @@ def _key_path(location: tuple[int | str, ...]) -> str:
 
 # pydantic's words for a value of the wrong TOML type, in the file's terms.
 _TYPE_WORDS = {
+    "missing": "missing",
     "dict_type": "must be a table",
     "model_type": "must be a table",
     "model_attributes_type": "must be a table",

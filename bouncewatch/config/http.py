@@ -159,12 +159,47 @@ def read_token(settings: Settings) -> str | None:
     return token
 
 
+# Keys that only the review console reads, and every key that only the endpoint reads.
+CONSOLE_KEYS = ("users_file", "trusted_user_header", "secret_key_file", "session_hours")
+ENDPOINT_KEYS = (
+    "console", "listen", "token_file", "events_max_body_bytes", "allowed_hosts", "max_body_bytes",
+    "header_timeout_seconds", "body_timeout_seconds", "write_timeout_seconds", "v1_open_to_network",
+    "trusted_proxies",  # also whose X-Forwarded-For and X-Forwarded-Proto are believed (/v1, cookies)
+    *CONSOLE_KEYS,
+)
+
+
+def _changed(http: HttpSettings, key: str) -> bool:
+    """True when the file gives `key` a value other than its default (one that would do something)."""
+    return key in http.model_fields_set and getattr(http, key) != HttpSettings.model_fields[key].get_default(
+        call_default_factory=True
+    )
+
+
 def check_http(settings: Settings) -> None:
-    """Cross-checks that need the config directory; raise ValueError("key: message")."""
-    if settings.http.enabled:
-        read_token(settings)
-    if settings.http.enabled and settings.http.console:
-        check_console_settings(settings)
+    """Cross-checks that need the config directory; raise ValueError("key: message").
+
+    No silent settings: a key that cannot take effect is an error naming it and the fix, e.g.
+    `console = true` without `enabled = true` (nothing would listen).
+    """
+    http = settings.http
+    if not http.enabled:
+        for key in ENDPOINT_KEYS:
+            if _changed(http, key):
+                raise ValueError(
+                    f"http.{key}: takes effect only with the HTTP endpoint; set [http] enabled = true, "
+                    f"or remove {key}"
+                )
+        return
+    read_token(settings)
+    if not http.console:
+        for key in CONSOLE_KEYS:
+            if _changed(http, key):
+                raise ValueError(
+                    f"http.{key}: only the review console uses it; set [http] console = true, or remove {key}"
+                )
+        return
+    check_console_settings(settings)
 
 
 def check_console_settings(settings: Settings) -> None:

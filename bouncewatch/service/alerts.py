@@ -13,10 +13,10 @@ from ..rules.alerts import AlertPolicy, describe, is_due
 log = structlog.get_logger("bouncewatch.alerts")
 
 
-def update_sender_alerts(domains: Iterable[str], at: datetime, policy: AlertPolicy) -> list[str]:
+def update_sender_alerts(domains: Iterable[str], at: datetime, policy: AlertPolicy) -> list[tuple[str, str]]:
     """Raise or refresh alerts for the domains that just gave sender-side rejections.
 
-    Runs inside the batch's transaction; returns the texts of the alerts raised now.
+    Runs inside the batch's transaction; returns (domain, text) of each alert raised now.
     """
     raised = []
     since = at - policy.window
@@ -29,5 +29,5 @@ def update_sender_alerts(domains: Iterable[str], at: datetime, policy: AlertPoli
         if existing is None:
             text = describe(domain, alert.rejections, alert.reasons, policy.window)
             log.warning("sender_side_alert", domain=domain, rejections=alert.rejections, text=text)
-            raised.append(text)
+            raised.append((domain, text))
     return raised

@@ -12,6 +12,10 @@ a failure, the lease retry time for a standby, at once after an IDLE session end
   settings (mailboxes added or removed start or stop); on error the old config stays and one
   line is logged. `[database]` cannot change without a restart.
 
+With `[[webhooks]]`, a sender thread (webhook_sender.py) posts the outbox's due deliveries,
+apart from the mailbox jobs, so a dead receiver never slows polling; it stops after the
+endpoint on SIGTERM.
+
 With `[http] enabled`, the endpoint (made by the `endpoint_factory` the caller hands in: the
 CLI's is web/server.py's HttpService, so this room never imports the web room) binds its port
 before any mailbox is touched (a port in use: exit 1), serves on its own thread once the
@@ -43,6 +47,7 @@ from ..publish.files import write_atomically
 from ..store.leases import Leases, leases_for
 from .observers import CycleObserver
 from .sdnotify import notify, watchdog_interval
+from .webhook_sender import WebhookSender
 from .worker import Health, MailboxWorker
 
 log = structlog.get_logger("bouncewatch.daemon")
@@ -96,6 +101,7 @@ class Daemon:
         self._health: dict[str, Health] = {}
         self._health_lock = threading.Lock()
         self._http: Endpoint | None = None  # [http] enabled: the endpoint
+        self._webhooks: WebhookSender | None = None  # [[webhooks]]: the sender thread
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=MAX_MAILBOX_THREADS)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -135,6 +141,7 @@ class Daemon:
             self._start_worker(mailbox)
         if self._http is not None:
             self._http.start()
+        self._start_webhooks()
         log.info(
             "started",
             pid=os.getpid(),
@@ -163,6 +170,8 @@ class Daemon:
             notify("STOPPING=1")
             if self._http is not None:
                 self._http.stop()
+            if self._webhooks is not None:
+                self._webhooks.stop()
             for worker in self._workers.values():
                 worker.wake()
             self.scheduler.shutdown(wait=True)  # each running step finishes the batch in hand
@@ -170,6 +179,12 @@ class Daemon:
             store.close_database()
             log.info("stopped")
         return 0
+
+    def _start_webhooks(self) -> None:
+        """With [[webhooks]], the sender thread (once; a reload that adds webhooks starts it)."""
+        if self.settings.webhooks and self._webhooks is None:
+            self._webhooks = WebhookSender(self.settings)
+            self._webhooks.start()
 
     def _start_worker(self, mailbox: config.MailboxSettings) -> None:
         observer = self._http.metrics if self._http is not None else None
@@ -239,6 +254,10 @@ class Daemon:
             self._http.reload(new)
         elif new.http.enabled:
             log.warning("reload_http_ignored", reason="turning [http] on needs a restart")
+        if self._webhooks is not None:
+            self._webhooks.update(new)
+        else:
+            self._start_webhooks()
         for mailbox in new.mailboxes:
             if mailbox.name not in self._workers:
                 self._start_worker(mailbox)

@@ -22,7 +22,7 @@ from .. import store
 from ..config import MailboxSettings, Settings
 from ..imap.mailbox import Mailbox
 from ..parse import parse_message
-from ..publish import verp_sign
+from ..publish import verp_sign, webhooks
 from ..records import AddressState, BounceClass, CycleSummary, FetchedMessage, Outcome, ParsedMessage, Verdict
 from ..rules.addresses import domain_of, normalise
 from ..rules.alerts import AlertPolicy
@@ -211,7 +211,7 @@ class Cycle:
         name, folder = self.mailbox_settings.name, self.mailbox_settings.folder
         at = store.utcnow()
         prints = {m.uid: fingerprint(m.raw) for m in fetched}
-        with store.database_proxy.atomic():
+        with store.write_transaction():
             known = store.known_fingerprints(prints.values())
             moves: list[tuple[int, str]] = []
             fresh: list[tuple[FetchedMessage, str, Analysis]] = []
@@ -257,9 +257,10 @@ class Cycle:
             sender_side_domains = [
                 domain_of(e.address) for m in new_messages for e in m.events if e.sender_side
             ]
-            self.summary.alerts.extend(
-                update_sender_alerts(sender_side_domains, at, self.alert_policy)
-            )
+            raised = update_sender_alerts(sender_side_domains, at, self.alert_policy)
+            self.summary.alerts.extend(text for _domain, text in raised)
+            if self.settings.webhooks:
+                webhooks.enqueue(self.settings, webhooks.ledger_changes(before, states.values(), raised, at), at)
             store.add_pending_moves(name, folder, uidvalidity, moves)
             store.set_cursor(name, folder, uidvalidity, last_uid)
         for address, state in states.items():

@@ -36,13 +36,16 @@ from .models import (  # re-exported: the other rooms use them as store.<name>
     Meta as Meta,
     PendingMove as PendingMove,
     ProcessedMessage as ProcessedMessage,
+    ReplayGuard as ReplayGuard,
     SenderAlert as SenderAlert,
+    WebhookDelivery as WebhookDelivery,
     close_database as close_database,
     database_proxy as database_proxy,
     open_database as open_database,
     schema_version as schema_version,
     upgrade_schema as upgrade_schema,
     utcnow as utcnow,
+    write_transaction as write_transaction,
 )
 
 _STATE_FIELDS = (
@@ -164,7 +167,7 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A message to record for the first time, with what it said."""
+    """A message (or a sending service's report) to record for the first time, with what it said."""
 
     fingerprint: str
     uid: int
@@ -172,6 +175,9 @@ class NewMessage:
     kind: str
     original_message_id: str
     events: tuple[NewEvent, ...]
+    provider: str = ""  # a sending service's report: the provider, e.g. "ses" or "api:crm"
+    event_id: str = ""  # ...and its own id for the report
+    at: datetime | None = None  # when the report says it happened (None: when recorded)
 
 
 _EVENT_FIELDS = (
@@ -201,13 +207,22 @@ _MESSAGE_FIELDS = (
     ProcessedMessage.kind,
     ProcessedMessage.original_message_id,
     ProcessedMessage.processed_at,
+    ProcessedMessage.provider,
+    ProcessedMessage.event_id,
 )
 
 
 def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, uidvalidity: int, at: datetime) -> None:
-    """Insert processed messages and their events in bulk (inside the caller's transaction)."""
+    """Insert processed messages and their events in bulk (inside the caller's transaction).
+
+    A sending service's reports come with mailbox and folder "" and uidvalidity 0; their events
+    are dated by the report (`NewMessage.at`), the row by `at`, when it was recorded.
+    """
     message_rows = [
-        (m.fingerprint, mailbox, folder, uidvalidity, m.uid, m.outcome, m.kind, m.original_message_id[:998], at)
+        (
+            m.fingerprint, mailbox, folder, uidvalidity, m.uid, m.outcome, m.kind, m.original_message_id[:998], at,
+            m.provider[:64], m.event_id[:255],
+        )
         for m in messages
     ]
     bulk_insert(ProcessedMessage, _MESSAGE_FIELDS, message_rows)
@@ -221,7 +236,7 @@ def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, u
         (
             ids[m.fingerprint],
             e.address[:320],
-            at,
+            m.at or at,
             e.bounce_class,
             e.record.status[:16],
             e.record.reply_code[:8],

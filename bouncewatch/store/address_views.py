@@ -37,6 +37,7 @@ def state_dict(state: AddressState) -> dict[str, Any]:
 
 
 def event_dict(event: store.Event) -> dict[str, Any]:
+    message = event.message
     return {
         "at": when(event.at),
         "class": event.bounce_class,
@@ -46,8 +47,11 @@ def event_dict(event: store.Event) -> dict[str, Any]:
         "action": event.action,
         "counted": event.counted,
         "diagnostic": event.diagnostic,
-        "mailbox": event.message.mailbox,
-        "archive": event.message.outcome,
+        "mailbox": message.mailbox,  # "" for a sending service's event
+        "archive": message.outcome,
+        "source": "provider" if message.provider else "mailbox",
+        "provider": message.provider,  # "ses", "mailgun", "api:crm", ...; "" for mail
+        "event_id": message.event_id,  # the provider's id of the event
     }
 
 

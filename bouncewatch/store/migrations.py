@@ -56,5 +56,19 @@ def _v3(db: peewee.Database) -> None:
         db.execute_sql(statement)
 
 
-STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3}
+def _v4(db: peewee.Database) -> None:
+    """Provider events: the provider and its event id on processed messages. (The webhook
+    outbox and the replay guard are new tables, created after the steps.)
+
+    Plain ADD COLUMN with a constant default, on both databases: instant on a table of any
+    size. (peewee's SQLite migrator would rebuild the table, and dropping the old copy would
+    cascade into every event.)"""
+    for statement in (
+        "ALTER TABLE processed_message ADD COLUMN provider VARCHAR(64) NOT NULL DEFAULT ''",
+        "ALTER TABLE processed_message ADD COLUMN event_id VARCHAR(255) NOT NULL DEFAULT ''",
+    ):
+        db.execute_sql(statement)
+
+
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4}
 ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3,)  # steps whose work create_tables misses

@@ -1,8 +1,10 @@
 """The tables (peewee models), the connection and the schema: create it, or upgrade it in place.
 
 Tables: addresses (the ledger state of each address), processed messages (a fingerprint per
-message, so none counts twice), bounce events, folder cursors, moves still owed, sender-side
-alerts and the audit trail of manual actions; `meta` holds the schema version.
+message, so none counts twice; also one row per event a sending service reported, keyed by the
+service's event id), bounce events, folder cursors, moves still owed, sender-side alerts, the
+audit trail of manual actions, the webhook outbox, and the replay guard of signed provider
+requests; `meta` holds the schema version.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime, timezone
 import peewee
 from playhouse.db_url import connect
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 database_proxy = peewee.DatabaseProxy()
 DatabaseError = peewee.PeeweeException  # what the layers above catch: locked, unreachable, restarted
 DatabaseProxy = peewee.DatabaseProxy
@@ -68,6 +70,10 @@ class ProcessedMessage(_Model):
     kind = peewee.CharField(default="", max_length=32)
     original_message_id = peewee.CharField(default="", max_length=998, index=True)
     processed_at = peewee.DateTimeField()
+    # v4: a report from a sending service rather than a mailbox: the provider ("ses", "mailgun",
+    # "api:crm", ...) and its own event id (the fingerprint is a hash of both); "" for mail.
+    provider = peewee.CharField(default="", max_length=64)
+    event_id = peewee.CharField(default="", max_length=255)
 
 
 class Event(_Model):
@@ -134,6 +140,34 @@ class Audit(_Model):
     reason = peewee.TextField()
 
 
+class WebhookDelivery(_Model):
+    """One event owed to one webhook receiver (the outbox), written with the ledger change."""
+
+    event_id = peewee.CharField(max_length=64)  # the payload's "id": the same on every attempt
+    url = peewee.CharField(max_length=2048)
+    event = peewee.CharField(max_length=16)  # blocked | unblocked | sender_alert
+    address = peewee.CharField(default="", max_length=320)
+    body = peewee.TextField()  # the exact JSON sent on every attempt
+    created_at = peewee.DateTimeField()
+    next_attempt_at = peewee.DateTimeField()
+    attempts = peewee.IntegerField(default=0)
+    state = peewee.CharField(default="pending", max_length=16)  # pending | failed (gave up)
+    last_error = peewee.TextField(default="")
+
+    class Meta:
+        indexes = (
+            (("event_id", "url"), True),
+            (("state", "next_attempt_at"), False),
+        )
+
+
+class ReplayGuard(_Model):
+    """Single-use values of signed requests (Mailgun's token), kept while a replay could pass."""
+
+    key = peewee.CharField(primary_key=True, max_length=200)
+    seen_at = peewee.DateTimeField(index=True)
+
+
 MODELS: tuple[type[_Model], ...] = (
     Meta,
     Address,
@@ -143,6 +177,8 @@ MODELS: tuple[type[_Model], ...] = (
     PendingMove,
     SenderAlert,
     Audit,
+    WebhookDelivery,
+    ReplayGuard,
 )
 def open_database(url: str) -> peewee.Database:
     """Connect to the URL's database, create or upgrade the schema, bind the models."""
@@ -196,6 +232,16 @@ def upgrade_schema(db: peewee.Database) -> None:
     Meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).on_conflict(
         conflict_target=[Meta.key], update={Meta.value: str(SCHEMA_VERSION)}
     ).execute()
+
+
+def write_transaction():
+    """A transaction that reads, then writes: on SQLite it takes the write lock at BEGIN
+    (IMMEDIATE), so it waits for another writer (busy_timeout) instead of failing with
+    "database is locked" when that writer commits between its read and its first write."""
+    db = database_proxy.obj
+    if isinstance(db, peewee.SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return database_proxy.atomic()
 
 
 def schema_version() -> int:

@@ -1,4 +1,4 @@
-"""The daemon's HTTP app (Flask): an app factory, one blueprint per concern, all read-only.
+"""The daemon's HTTP app (Flask): an app factory, one blueprint per concern.
 
 - `ops` blueprint: GET /healthz (200/503 with a JSON reason), GET /metrics (Prometheus text);
   open without a token: a container HEALTHCHECK and a Prometheus scraper reach them, and they
@@ -7,6 +7,8 @@
   these show addresses (personal data), so they take the bearer token when one is configured;
   without one they answer only clients on loopback (403 for others), unless
   `[http] v1_open_to_network = true` says otherwise.
+- `hooks` blueprint (web/hooks.py): POST /hooks/<provider> and POST /v1/events, the only writes
+  besides the console's; each checks its provider's signature or credentials.
 
 The app learns about the daemon only through `Sources` (a health provider, the settings, the
 token, the metrics registry), never through the Daemon object. More blueprints (a review
@@ -33,12 +35,15 @@ from werkzeug.exceptions import HTTPException
 
 from .. import store
 from ..config import Settings
+from ..providers.keys import ProviderKeys
 from ..publish import outputs
 from ..rules.addresses import normalise
 from ..service.worker import Health
 from ..store.address_views import address_document
 from .clients import is_loopback_client
 from .health import judge_all, report
+from .hooks import hooks
+from .metrics import Metrics
 
 log = structlog.get_logger("bouncewatch.http")
 
@@ -58,8 +63,10 @@ class Sources:
 
     health: HealthProvider
     settings: Callable[[], Settings]
-    token: Callable[[], str | None] = lambda: None  # None: /v1 is open
+    token: Callable[[], str | None] = lambda: None  # None: /v1 is open (POST /v1/events refused)
     registry: CollectorRegistry | None = None  # None: /metrics answers 404
+    provider_keys: Callable[[], ProviderKeys] = lambda: ProviderKeys()  # [[providers]] secrets
+    metrics: Metrics | None = None  # counts provider events and refusals (web/hooks.py)
 
 
 def _sources() -> Sources:
@@ -119,6 +126,11 @@ def _authorize() -> Response | None:
             return None
         return _error(403, "/v1 without a token answers clients on loopback only; set [http] token_file "
                            "(or v1_open_to_network = true)")
+    return bearer_refusal(token)
+
+
+def bearer_refusal(token: str) -> Response | None:
+    """None when the request carries `Authorization: Bearer <token>`, else the 401 to answer."""
     given = request.authorization
     if given is None or given.type != "bearer" or not given.token:
         response = _error(401, "a bearer token is required")
@@ -197,7 +209,7 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-    if request.path.startswith("/v1/") or request.path in ("/healthz", "/metrics"):
+    if request.path.startswith(("/v1/", "/hooks/")) or request.path in ("/healthz", "/metrics"):
         headers["Cache-Control"] = "no-store"
     return response
 
@@ -222,6 +234,7 @@ def create_app(sources: Sources) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(ops)
     app.register_blueprint(api, url_prefix="/v1")
+    app.register_blueprint(hooks)  # POST /hooks/<provider>, POST /v1/events
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

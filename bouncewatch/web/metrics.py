@@ -54,7 +54,12 @@ class _BlockedAddresses(Collector):
 class Metrics:
     """The daemon's metrics; pass it to the workers as their observer."""
 
-    def __init__(self, mailboxes: Iterable[str] = (), blocked_count: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        mailboxes: Iterable[str] = (),
+        blocked_count: Callable[[], int] | None = None,
+        providers: Iterable[str] = (),
+    ) -> None:
         self.registry = registry = CollectorRegistry()
         self.messages = Counter(
             "bouncewatch_messages_processed",
@@ -108,12 +113,28 @@ class Metrics:
         )
         for reason in ("host", "body_size", "body_time", "write_time"):
             self.refused.labels(reason)
+        self.provider_events = Counter(
+            "bouncewatch_provider_events",
+            "Events from sending services and POST /v1/events, by provider and outcome (recorded, duplicate)",
+            ["provider", "outcome"],
+            registry=registry,
+        )
+        self.provider_refusals = Counter(
+            "bouncewatch_provider_requests_refused",
+            "Requests on /hooks/<provider> and /v1/events refused, by provider and cause "
+            "(bad_signature, replay, unknown_topic, malformed, unauthorized, too_large, certificate_unavailable)",
+            ["provider", "cause"],
+            registry=registry,
+        )
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         if blocked_count is not None:
             registry.register(_BlockedAddresses(blocked_count))
         for name in mailboxes:
             self._declare(name)
+        for provider in (*providers, "api"):
+            for outcome in ("recorded", "duplicate"):
+                self.provider_events.labels(provider, outcome)
 
     def _declare(self, mailbox: str) -> None:
         """Create a mailbox's series at zero, so rates work from the first scrape."""
@@ -145,3 +166,12 @@ class Metrics:
 
     def cycle_failed(self, mailbox: str, error_type: str) -> None:
         self.errors.labels(mailbox, error_type).inc()
+
+    # -- provider events (web/hooks.py) ---------------------------------------------------------
+
+    def provider_accepted(self, provider: str, recorded: int, duplicates: int) -> None:
+        self.provider_events.labels(provider, "recorded").inc(recorded)
+        self.provider_events.labels(provider, "duplicate").inc(duplicates)
+
+    def provider_refused(self, provider: str, cause: str) -> None:
+        self.provider_refusals.labels(provider, cause).inc()

@@ -2,7 +2,7 @@
 
 `HttpService(...)` binds the listening sockets at once (so a port in use is reported before
 any mailbox is touched), `start()` serves on a thread with an event loop of its own, `stop()`
-ends it (open requests get a moment to finish), `reload()` re-reads the token file. Only
+ends it (open requests get a moment to finish), `reload()` re-reads the token file and the providers' secrets. Only
 imported when `[http] enabled`.
 
 Why Hypercorn: connections cost no thread while their request arrives (waitress held one of its
@@ -31,6 +31,7 @@ from hypercorn.config import Config
 
 from ..config import Settings, is_loopback
 from ..config.http import read_token
+from ..providers.keys import load_keys
 from ..service.daemon import EndpointError
 from .api import HealthProvider, Sources, count_blocked_now, create_app
 from .gate import Gate
@@ -94,13 +95,20 @@ class HttpService:
     def __init__(self, settings: Settings, health: HealthProvider) -> None:
         self._settings = settings
         self._token = read_token(settings)  # ValueError("http.token_file: ...")
-        self.metrics = Metrics([m.name for m in settings.mailboxes], blocked_count=count_blocked_now)
+        self._keys = load_keys(settings)  # ValueError("providers[i].<key>: ...")
+        self.metrics = Metrics(
+            [m.name for m in settings.mailboxes],
+            blocked_count=count_blocked_now,
+            providers=[p.kind for p in settings.providers],
+        )
         self.app = create_app(
             Sources(
                 health=health,
                 settings=lambda: self._settings,
                 token=lambda: self._token,
                 registry=self.metrics.registry,
+                provider_keys=lambda: self._keys,
+                metrics=self.metrics,
             )
         )
         self.gate = Gate(self.app, lambda: self._settings, refused=self.metrics.http_refused)
@@ -195,4 +203,9 @@ class HttpService:
         except ValueError as exc:
             log.error("reload_http_token_failed", error=str(exc), keeping="the old token")
             token = self._token
-        self._settings, self._token = settings, token
+        try:
+            keys = load_keys(settings, self._keys)
+        except ValueError as exc:
+            log.error("reload_provider_keys_failed", error=str(exc), keeping="the old keys")
+            keys = self._keys
+        self._settings, self._token, self._keys = settings, token, keys

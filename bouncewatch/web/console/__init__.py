@@ -268,6 +268,8 @@ def event_message(event_id: int) -> str:
     if event is None:
         abort(404, "No such event.")
     message = event.message
+    if message.provider:
+        abort(404, f"This event came from the provider {message.provider} (event {message.event_id}); there is no message to show.")
     store.database_proxy.close()  # the IMAP round trips need no database
     g.db_open = False
     found, problem = None, ""

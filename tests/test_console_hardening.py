@@ -205,3 +205,127 @@ def test_session_cookie_is_secure_behind_a_tls_proxy(tmp_path):
     assert "Secure" in cookie(headers=https)
     assert "Secure" not in cookie(headers=https, environ_base={"REMOTE_ADDR": "127.0.0.2"})
     assert "Secure" not in cookie()
+
+
+# -- finding 6: sessions that can be ended ----------------------------------------------------
+
+
+def users_console(tmp_path: Path, database_url: str, http: str = ""):
+    """(settings, a function making a new test client) of a console with the users file `users`."""
+    write_user(tmp_path / "users", "reviewer", "correct horse")
+    write_user(tmp_path / "users", "second", "battery staple")
+    path = tmp_path / "bouncewatch.toml"
+    path.write_text(f'[database]\nurl = "{database_url}"\n{CONSOLE}users_file = "users"\n{http}\n')
+    settings = config.load(path)
+    app = create_app(Sources(health=lambda: {}, settings=lambda: settings))
+    store.open_database(settings.database_url)
+    store.close_database()
+    return settings, app.test_client
+
+
+def sign_in(client, name: str = "reviewer", password: str = "correct horse") -> int:
+    token = csrf(client.get("/login").data)
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token}).status_code
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("bouncewatch_console").value
+
+
+def opens_console(client) -> bool:
+    return client.get("/blocked").status_code == 200
+
+
+def test_sign_out_ends_every_session_of_the_user(tmp_path, database_url):
+    """After sign-out, the old cookie (a stolen copy) no longer opens the console, nor do the user's other sessions; another user's stay."""
+    _settings, new_client = users_console(tmp_path, database_url)
+    browser, laptop, other = new_client(), new_client(), new_client()
+    assert sign_in(browser) == sign_in(laptop) == sign_in(other, "second", "battery staple") == 302
+    thief = new_client()
+    thief.set_cookie("bouncewatch_console", session_cookie(browser))
+    assert opens_console(thief)
+    token = csrf(browser.get("/").data)
+    assert browser.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert not opens_console(thief) and not opens_console(laptop) and not opens_console(browser)
+    assert opens_console(other)
+
+
+def test_a_new_password_or_a_removed_user_ends_their_sessions(tmp_path, database_url):
+    """`console adduser` with a new password ends the user's sessions; removing the user from the file does too."""
+    _settings, new_client = users_console(tmp_path, database_url)
+    client, other = new_client(), new_client()
+    assert sign_in(client) == sign_in(other, "second", "battery staple") == 302
+    write_user(tmp_path / "users", "reviewer", "a new password")
+    assert not opens_console(client)
+    assert sign_in(client, password="a new password") == 302 and opens_console(client)
+    users = tmp_path / "users"
+    users.write_text("".join(line + "\n" for line in users.read_text().splitlines() if not line.startswith("second:")))
+    assert not opens_console(other) and opens_console(client)
+
+
+def test_a_session_ends_on_time_however_it_is_used(tmp_path, database_url):
+    """Use does not extend a session: a cookie sent again keeps its first end, the stored end stays sign-in + session_hours, and past it the cookie opens nothing."""
+    from datetime import timedelta
+
+    _settings, new_client = users_console(tmp_path, database_url, "session_hours = 2")
+    client = new_client()
+    token = csrf(client.get("/login").data)
+    signed = client.post("/login", data={"username": "reviewer", "password": "correct horse", "csrf_token": token})
+    expires = re.search(r"Expires=([^;]+)", signed.headers["Set-Cookie"]).group(1)
+    store.open_database(database_url)
+    try:
+        (row,) = store.ConsoleSession.select()
+        assert row.expires_at - row.created_at == timedelta(hours=2)
+    finally:
+        store.close_database()
+    for _ in range(3):
+        answer = client.get("/blocked")
+        assert answer.status_code == 200
+        assert re.findall(r"Expires=([^;]+)", answer.headers.get("Set-Cookie", "")) in ([], [expires])
+    store.open_database(database_url)
+    try:
+        assert store.ConsoleSession.get().expires_at == row.expires_at
+        store.ConsoleSession.update(expires_at=store.utcnow() - timedelta(seconds=1)).execute()
+    finally:
+        store.close_database()
+    assert not opens_console(client)
+
+
+# -- finding 11: guessing passwords -----------------------------------------------------------
+
+
+def test_throttle_delays_grow_per_address_and_per_user():
+    """Five free failures, then waits of 1, 2, 4 ... s per key; another address guessing the same user waits too; a key is forgotten an hour after its last failure."""
+    from bouncewatch.web.console import throttle
+
+    now = [1000.0]
+    limiter = throttle.Throttle(clock=lambda: now[0])
+    mallory = throttle.keys("198.51.100.7", "reviewer")
+    for _ in range(5):
+        assert limiter.wait(mallory) == 0
+        limiter.failed(mallory)
+    assert limiter.wait(mallory) == pytest.approx(1.0)
+    now[0] += 1
+    limiter.failed(mallory)
+    assert limiter.wait(mallory) == pytest.approx(2.0)
+    assert limiter.wait(throttle.keys("203.0.113.9", "reviewer")) == pytest.approx(2.0)  # the user's key
+    assert limiter.wait(throttle.keys("198.51.100.7", "someone-else")) == pytest.approx(2.0)  # the address's key
+    assert limiter.wait(throttle.keys("203.0.113.9", "someone-else")) == 0
+    assert throttle.delay(40) == throttle.MAX_DELAY_SECONDS
+    now[0] += throttle.FORGET_AFTER_SECONDS + 1
+    assert limiter.wait(mallory) == 0
+
+
+def test_guessing_gets_429_and_the_right_password_waits_too(tmp_path):
+    """Wrong passwords in a row: the 6th and every later one in that minute get 429 with Retry-After, unchecked; even the right password waits; another client and user are not held up."""
+    _settings, new_client = users_console(tmp_path, f"sqlite:///{tmp_path}/state.db")
+    client = new_client()
+    token = csrf(client.get("/login").data)
+    statuses = [client.post("/login", data={"username": "reviewer", "password": f"guess {i}", "csrf_token": token}).status_code
+                for i in range(30)]
+    assert statuses[:5] == [401] * 5 and statuses[5:] == [429] * 25
+    refused = client.post("/login", data={"username": "reviewer", "password": "correct horse", "csrf_token": token})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    elsewhere = new_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "127.0.0.9"
+    assert sign_in(elsewhere, "second", "battery staple") == 302

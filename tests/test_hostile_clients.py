@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
+import threading
 import time
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import pytest
 
 from bouncewatch import store
 from bouncewatch.records import AddressState
+from bouncewatch.web.console.auth import write_user
 
 from .daemonkit import RunningDaemon, wait_for, write_config
 from .test_http import _free_port
@@ -32,6 +36,7 @@ def daemon_with(dovecot, tmp_path: Path, http_extra: str = "", console: bool = F
     section = f'[http]\nenabled = true\nlisten = "127.0.0.1:{port}"\n{http_extra}'
     if console:
         section += 'console = true\nusers_file = "users"\n'
+        write_user(tmp_path / "users", "reviewer", "correct horse")
     cfg = write_config(tmp_path / "bouncewatch.toml", dovecot, f"sqlite:///{tmp_path}/state.db", extra=section)
     daemon = RunningDaemon(cfg, tmp_path / "run.log")
     try:
@@ -42,15 +47,23 @@ def daemon_with(dovecot, tmp_path: Path, http_extra: str = "", console: bool = F
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-            timeout: float = 10) -> tuple[int, bytes]:
+            timeout: float = 10, source: str | None = None) -> tuple[int, bytes]:
     """(status, body) of one request on a new connection; (0, b"") when the connection fails."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    status, _headers, data = exchange(port, method, path, body, headers, timeout, source)
+    return status, data
+
+
+def exchange(port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+             timeout: float = 10, source: str | None = None) -> tuple[int, http.client.HTTPMessage | None, bytes]:
+    """(status, headers, body) of one request from `source` (a loopback address) on a new connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                            source_address=(source, 0) if source else None)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         answer = connection.getresponse()
-        return answer.status, answer.read()
+        return answer.status, answer.headers, answer.read()
     except OSError:
-        return 0, b""
+        return 0, None, b""
     finally:
         connection.close()
 
@@ -185,3 +198,97 @@ def test_clients_that_never_read_are_dropped(dovecot, tmp_path):
             sock.close()
         assert request(port, "GET", "/v1/blocklist")[0] == 200
     print(f"/healthz with four clients that never read: {seconds * 1000:.0f} ms")
+
+
+# -- findings 6 and 11: sessions and guessing, black-box ---------------------------------------
+
+
+class Browser:
+    """A console client from one loopback address, keeping its session cookie."""
+
+    def __init__(self, port: int, source: str = "127.0.0.1") -> None:
+        self.port, self.source, self.cookie = port, source, ""
+
+    def go(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, bytes]:
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        status, answer_headers, data = exchange(self.port, method, path, body, headers, timeout=30, source=self.source)
+        if answer_headers is not None and answer_headers.get("Set-Cookie"):
+            self.cookie = answer_headers["Set-Cookie"].split(";", 1)[0]
+        return status, data
+
+    def token(self) -> str:
+        return re.search(rb'name="csrf_token" value="([^"]+)"', self.go("GET", "/login")[1]).group(1).decode()
+
+    def sign_in(self, name: str, password: str) -> int:
+        return self.go("POST", "/login", {"username": name, "password": password, "csrf_token": self.token()})[0]
+
+
+def test_sign_out_and_guessing_against_a_real_daemon(dovecot, tmp_path):
+    """After sign-out the old session cookie no longer opens the console; the 30th wrong password in a minute gets 429."""
+    with daemon_with(dovecot, tmp_path, console=True) as port:
+        browser = Browser(port)
+        assert browser.sign_in("reviewer", "correct horse") == 302
+        stolen = browser.cookie
+        assert browser.go("GET", "/blocked")[0] == 200
+        assert browser.go("POST", "/logout", {"csrf_token": re.search(
+            rb'name="csrf_token" value="([^"]+)"', browser.go("GET", "/")[1]).group(1).decode()})[0] == 302
+        thief = Browser(port)
+        thief.cookie = stolen
+        status, _ = thief.go("GET", "/blocked")
+        assert status == 302  # sent to sign-in
+
+        guesser = Browser(port, "127.0.0.2")
+        token = guesser.token()
+        statuses = [guesser.go("POST", "/login", {"username": "reviewer", "password": f"guess {i}", "csrf_token": token})[0]
+                    for i in range(30)]
+    assert statuses[-1] == 429 and statuses.count(401) <= 6
+
+
+@pytest.mark.slow
+def test_a_sign_in_flood_cannot_silence_healthz(dovecot, tmp_path):
+    """100 clients from 100 loopback addresses guessing at once: /healthz keeps answering, password checks are bounded, and the flood meets 429s."""
+    with daemon_with(dovecot, tmp_path, console=True) as port:
+        clients = [Browser(port, f"127.0.1.{i}") for i in range(1, 101)]
+        tokens = [client.token() for client in clients]
+        outcomes: list[int] = []
+        latencies: list[float] = []
+        health_status: list[int] = []
+        flooding = threading.Event()
+        flooding.set()
+
+        def guess(index: int) -> None:
+            client, token = clients[index], tokens[index]
+            for attempt in range(6):
+                status, _ = client.go("POST", "/login", {"username": f"user{index}", "password": f"guess {attempt}",
+                                                          "csrf_token": token})
+                outcomes.append(status)
+
+        def watch() -> None:
+            while flooding.is_set():
+                status, seconds = timed_health(port)
+                health_status.append(status)
+                latencies.append(seconds)
+                time.sleep(0.2)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(100)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        flood_seconds = time.monotonic() - started
+        flooding.clear()
+        watcher.join()
+    checked = outcomes.count(401)
+    print(f"sign-in flood: {len(outcomes)} attempts in {flood_seconds:.1f} s, {checked} checked "
+          f"({checked / flood_seconds:.1f} guesses/s), {outcomes.count(429)} answered 429, {outcomes.count(503)} 503; "
+          f"/healthz max {max(latencies) * 1000:.0f} ms, median {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms "
+          f"over {len(latencies)} checks")
+    assert health_status and all(status in (200, 503) for status in health_status)
+    assert outcomes.count(429) > 0 and set(outcomes) <= {401, 429, 503}

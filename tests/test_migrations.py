@@ -112,7 +112,7 @@ def test_v3_database_upgrades_in_place(engine, tmp_path, request):
         _v3_database(url)
         store.open_database(url)
         try:
-            assert store.schema_version() == store.SCHEMA_VERSION == 4
+            assert store.schema_version() == store.SCHEMA_VERSION >= 4
             (event,) = store.history("v3@example.org")
             assert (event.bounce_class, event.message.uid, event.message.provider, event.message.event_id) == ("hard", 7, "", "")
             from bouncewatch.store import outbox

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -30,8 +29,6 @@ from bouncewatch.publish.outputs import (
     stored_rows,
 )
 from bouncewatch.records import AddressState
-
-from .spine import drop_postgres_database, fresh_postgres_database
 
 T0 = datetime(2025, 1, 31, 12, 0, 0)
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -346,18 +343,6 @@ def test_config_errors_name_the_key(tmp_path, text, message):
 
 
 ORDER_TRAP = ["ab@x.org", "a.b@x.org", "a_b@x.org", "a-b@x.org", "Z@x.org".lower(), "a+b@x.org", "ä@x.org"]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """An empty SQLite file or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/state.db"
-        return
-    server = request.getfixturevalue("postgres_url")
-    name = f"bw_test_{uuid.uuid4().hex[:12]}"
-    yield fresh_postgres_database(server, name)
-    drop_postgres_database(server, name)
 
 
 def seed(url: str, addresses: list[str]) -> None:

@@ -70,5 +70,9 @@ def _v4(db: peewee.Database) -> None:
         db.execute_sql(statement)
 
 
-STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4}
+def _v5(db: peewee.Database) -> None:
+    """Console sessions kept server-side: a new table (console_session), created after the steps."""
+
+
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5}
 ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3,)  # steps whose work create_tables misses

@@ -31,10 +31,18 @@ class ClientGone(Exception):
     """The client stopped taking the response (write deadline passed, or the connection closed)."""
 
 
-class Lane:
-    """`threads` daemon threads running calls in the order they come."""
+class LaneFull(Exception):
+    """As many calls already wait for this lane as it takes: answer "busy" instead of queueing."""
 
-    def __init__(self, name: str, threads: int) -> None:
+
+class Lane:
+    """`threads` daemon threads running calls in the order they come; at most `waiting` calls
+    queue for a thread (LaneFull past that), so a flood is answered at once, not in minutes."""
+
+    def __init__(self, name: str, threads: int, waiting: int) -> None:
+        self._waiting = waiting
+        self._queued = 0
+        self._count_lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[concurrent.futures.Future, Callable[[], Any]] | None] = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(threads)]
         for thread in self._threads:
@@ -43,6 +51,8 @@ class Lane:
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
             future, call = item
+            with self._count_lock:
+                self._queued -= 1
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -51,7 +61,11 @@ class Lane:
                 future.set_exception(exc)
 
     def run(self, call: Callable[[], Any]) -> asyncio.Future:
-        """Run `call` on a thread of this lane; await the result."""
+        """Run `call` on a thread of this lane; await the result. Raises LaneFull."""
+        with self._count_lock:
+            if self._queued >= self._waiting:
+                raise LaneFull()
+            self._queued += 1
         future: concurrent.futures.Future = concurrent.futures.Future()
         self._queue.put((future, call))
         return asyncio.wrap_future(future)

@@ -13,7 +13,8 @@ In this order, each answered without a thread and without reading more than it m
    (`/hooks/...`, `/v1/events`), whose batches are bigger.
 3. Body time: the whole body must arrive within `body_timeout_seconds`, else 408.
 4. The app: /healthz and /metrics run on a lane of their own (bridge.Lane), everything else
-   on the main lane, so a flood of sign-ins or streams never starves the health check.
+   on the main lane, so a flood of sign-ins or streams never starves the health check. When
+   as many requests already wait for a lane as it takes, the next gets 503 at once.
 
 The server itself (web/server.py) drops a connection whose request line and headers take
 longer than `header_timeout_seconds`, however slowly they trickle in.
@@ -30,14 +31,16 @@ import structlog
 
 from ..config import Settings
 from ..config.http import LOOPBACK_NAMES, HttpSettings
-from .bridge import Lane, Send, WsgiApp, serve_wsgi
+from .bridge import Lane, LaneFull, Send, WsgiApp, serve_wsgi
 
 log = structlog.get_logger("bouncewatch.http")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 OPS_PATHS = frozenset({"/healthz", "/metrics"})
 OPS_THREADS = 2
+OPS_WAITING = 16
 APP_THREADS = 8
+APP_WAITING = 32
 EVENT_PREFIXES = ("/hooks/",)
 EVENT_PATHS = frozenset({"/v1/events"})
 
@@ -109,7 +112,7 @@ async def read_body(receive: Receive, limit: int, seconds: float) -> bytes:
     return b"".join(parts)
 
 
-async def answer(send: Send, status: int, message: str, close: bool = False) -> None:
+async def answer(send: Send, status: int, message: str, close: bool = False, retry_after: int | None = None) -> None:
     body = (message + "\n").encode("utf-8")
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
@@ -119,6 +122,8 @@ async def answer(send: Send, status: int, message: str, close: bool = False) -> 
     ]
     if close:
         headers.append((b"connection", b"close"))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -130,8 +135,8 @@ class Gate:
         self.app = app
         self.settings = settings
         self.refused = refused or (lambda reason: None)  # counts refusals (a metric)
-        self.ops = Lane("http-ops", OPS_THREADS)
-        self.main = Lane("http", APP_THREADS)
+        self.ops = Lane("http-ops", OPS_THREADS, OPS_WAITING)
+        self.main = Lane("http", APP_THREADS, APP_WAITING)
 
     def stop(self) -> None:
         self.ops.stop()
@@ -177,7 +182,13 @@ class Gate:
             await answer(send, refusal.status, str(refusal).capitalize() + ".", close=True)
             return
         lane = self.ops if scope["path"] in OPS_PATHS else self.main
-        if not await serve_wsgi(self.app, scope, body, send, lane, http.write_timeout_seconds):
+        try:
+            served = await serve_wsgi(self.app, scope, body, send, lane, http.write_timeout_seconds)
+        except LaneFull:
+            self.refused("busy")
+            await answer(send, 503, "Busy: too many requests at once; try again in a moment.", retry_after=1)
+            return
+        if not served:
             self.refused("write_time")
             log.info("http_client_dropped", path=scope["path"], reason="stopped reading the response",
                      write_timeout_seconds=http.write_timeout_seconds)

@@ -107,11 +107,12 @@ class Metrics:
         self.refused = Counter(
             "bouncewatch_http_refused",
             "HTTP requests refused before the app: host (not an allowed Host), body_size (413), "
-            "body_time (408), write_time (a client that stopped reading was dropped)",
+            "body_time (408), write_time (a client that stopped reading was dropped), busy (503: "
+            "too many requests waiting)",
             ["reason"],
             registry=registry,
         )
-        for reason in ("host", "body_size", "body_time", "write_time"):
+        for reason in ("host", "body_size", "body_time", "write_time", "busy"):
             self.refused.labels(reason)
         self.provider_events = Counter(
             "bouncewatch_provider_events",

@@ -5,6 +5,11 @@ alerts), search, an address (state, timeline of bounces and manual actions, each
 original message on demand), the blocked list (filters, keyset paging), sign-in. The only
 writes are block/unblock with a reason (service/manual.py, as the CLI).
 
+Sign-in: sessions live in the database (store/console_sessions.py), so signing out, a new
+password or a removed user ends them, and they end `session_hours` after sign-in whatever the
+use; failed sign-ins are throttled per client address and per user name (throttle.py), and
+password checks are bounded (auth.py).
+
 Safety: Jinja escapes everything; the bounce text is shown in <pre>, never as HTML; every
 form carries a CSRF token (Flask-WTF's CSRFProtect, tied to the session); the session cookie
 is HttpOnly, SameSite=Strict, and Secure when the listener is not loopback or a trusted proxy
@@ -16,6 +21,7 @@ mailbox, folder and UID come from the database, never from the request.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -43,9 +49,9 @@ from werkzeug.exceptions import HTTPException
 from ... import store
 from ...config import is_loopback
 from ...rules.addresses import domain_of, lookalike_hint, normalise
-from ...store import console_queries as queries
-from ..clients import forwarded_https, proxy_trusted
-from . import auth, chart
+from ...store import console_queries as queries, console_sessions
+from ..clients import client_address, forwarded_https, proxy_trusted, throttle_key
+from . import auth, chart, throttle
 from .message import NotFound, find_message
 
 if TYPE_CHECKING:
@@ -93,10 +99,24 @@ def current_user(settings: Settings) -> str | None:
         if name is not None:
             return name
     path = auth.users_path(settings)
-    name = session.get("user")
-    if path is not None and isinstance(name, str) and name in _users.users(path):
-        return name
-    return None
+    token = session.get("sid")
+    if path is None or not isinstance(token, str):
+        return None
+    found = console_sessions.find_session(token)
+    if found is None:
+        return None
+    if found.credential != _users.credential(path, found.user):  # removed, or a new password
+        console_sessions.end_user_sessions(found.user)
+        log.info("console_sessions_ended", user=found.user, reason="user removed or password changed")
+        return None
+    return found.user
+
+
+@console.before_request
+def _open_database() -> None:
+    if request.endpoint != "console.static":
+        store.database_proxy.connect(reuse_if_open=True)
+        g.db_open = True
 
 
 @console.before_request
@@ -116,13 +136,6 @@ def _authenticate() -> Response | None:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         _csrf.protect()
     return None
-
-
-@console.before_request
-def _open_database() -> None:
-    if request.endpoint != "console.static":
-        store.database_proxy.connect(reuse_if_open=True)
-        g.db_open = True
 
 
 @console.teardown_request
@@ -174,28 +187,55 @@ def login() -> Response | str:
     path = auth.users_path(settings)
     if path is None:
         return Response(render_template("denied.html"), status=401)
-    error = ""
-    if request.method == "POST":
-        name = request.form.get("username", "")
-        password = request.form.get("password", "")
-        if _users.verify(path, name, password):
-            session.clear()
-            session["user"] = name
-            session.permanent = True
-            log.info("console_login", user=name, remote=request.remote_addr)
-            return redirect(_safe_next(request.form.get("next")))
-        # A name that is no user is left out: it may be a password typed into the wrong field.
-        known = name if name in _users.users(path) else None
-        log.warning("console_login_failed", user=known, known_user=known is not None, remote=request.remote_addr)
-        error = "Unknown user or wrong password."
-    return Response(
-        render_template("login.html", error=error, next=_safe_next(request.values.get("next"))),
-        status=401 if error else 200,
-    )
+    if request.method == "GET":
+        return Response(render_template("login.html", error="", next=_safe_next(request.values.get("next"))))
+    name = request.form.get("username", "")
+    password = request.form.get("password", "")
+    # A name that is no user is never logged: it may be a password typed into the wrong field.
+    known = name if name in _users.users(path) else None
+    client = client_address(settings, request.remote_addr, request.headers.get("X-Forwarded-For"))
+    keys = throttle.keys(throttle_key(client), name)
+    limiter: throttle.Throttle = current_app.extensions["bouncewatch_throttle"]
+    wait = limiter.wait(keys)
+    if wait > 0:
+        log.warning("console_login_throttled", user=known, remote=client, retry_after=round(wait, 1))
+        return _login_page(f"Too many failed sign-ins; try again in {math.ceil(wait)} s.", 429, math.ceil(wait))
+    try:
+        good = _users.verify(path, name, password)
+    except auth.Busy:
+        log.warning("console_login_busy", user=known, remote=client)
+        return _login_page("Too many sign-ins at once; try again in a moment.", 429, 2)
+    if good:
+        limiter.succeeded(keys[1])
+        lifetime = timedelta(hours=settings.http.session_hours)
+        token = console_sessions.create_session(name, _users.credential(path, name) or "", lifetime)
+        session.clear()
+        session["sid"] = token
+        session["until"] = int((datetime.now(timezone.utc) + lifetime).timestamp())
+        session.permanent = True
+        log.info("console_login", user=name, remote=client)
+        return redirect(_safe_next(request.form.get("next")))
+    limiter.failed(keys)
+    log.warning("console_login_failed", user=known, known_user=known is not None, remote=client)
+    return _login_page("Unknown user or wrong password.", 401)
+
+
+def _login_page(error: str, status: int, retry_after: int | None = None) -> Response:
+    response = Response(render_template("login.html", error=error, next=_safe_next(request.values.get("next"))), status=status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @console.post("/logout")
 def logout() -> Response:
+    """Sign out: every session of this user ends (a copy of the cookie elsewhere with it)."""
+    token = session.get("sid")
+    if isinstance(token, str):
+        found = console_sessions.find_session(token)
+        if found is not None:
+            ended = console_sessions.end_user_sessions(found.user)
+            log.info("console_logout", user=found.user, sessions_ended=ended)
     session.clear()
     return redirect(url_for("console.login") if g.login_possible else url_for("console.overview"))
 
@@ -343,8 +383,16 @@ def blocked() -> str:
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie, `Secure` off loopback and whenever a trusted proxy says the
-    browser came over https (X-Forwarded-Proto), so a TLS proxy on the same host gets it too."""
+    """Flask's signed cookie (the session's token and the form's CSRF token), `Secure` off
+    loopback and whenever a trusted proxy says the browser came over https (X-Forwarded-Proto),
+    so a TLS proxy on the same host gets it too."""
+
+    def get_expiration_time(self, app: Flask, session) -> datetime | None:
+        """A signed-in session's cookie ends when the session does, whenever it is re-sent."""
+        until = session.get("until")
+        if isinstance(until, (int, float)):
+            return datetime.fromtimestamp(until, timezone.utc)
+        return super().get_expiration_time(app, session)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         settings = app.extensions["bouncewatch"].settings()
@@ -362,12 +410,14 @@ def register(app: Flask, sources: Sources) -> None:
         SESSION_COOKIE_NAME="bouncewatch_console",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.http.session_hours),
+        SESSION_REFRESH_EACH_REQUEST=False,  # the cookie's end is the session's: use does not extend it
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life
         WTF_CSRF_SSL_STRICT=False,  # SameSite=Strict cookies already bind forms to this origin
         WTF_CSRF_CHECK_DEFAULT=False,  # checked by the console after sign-in (_authenticate)
     )
     app.session_interface = ConsoleSessionInterface()
+    app.extensions["bouncewatch_throttle"] = throttle.Throttle()
     _csrf.init_app(app)
     app.add_template_filter(lookalike_hint, "lookalike")
     app.register_blueprint(console)

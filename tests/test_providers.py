@@ -77,6 +77,8 @@ class Endpoint:
             for sample in family.samples:
                 if sample.name == "bouncewatch_provider_requests_refused_total":
                     found[(sample.labels["provider"], sample.labels["cause"])] = sample.value
+                elif sample.name == "bouncewatch_http_refused_total":  # by the gate, before any route
+                    found[("gate", sample.labels["reason"])] = sample.value
         return found
 
 
@@ -262,7 +264,7 @@ def test_forged_replayed_and_garbled_events_change_nothing(endpoint):
     assert refused[("postmark", "unauthorized")] == 1 and refused[("ses", "unknown_topic")] == 1
     assert refused[("ses", "bad_signature")] == 2 and refused[("ses", "malformed")] == 1
     assert refused[("api", "unauthorized")] == 1 and refused[("api", "malformed")] == 2
-    assert refused[("api", "too_large")] == 1
+    assert refused[("gate", "body_size")] == 1  # too large: refused by the gate (413) before it is read
     logged = [ev for ev in e.daemon.events() if ev.get("event") == "provider_request_refused"]
-    assert len(logged) == len(attempts)
+    assert len(logged) == len(attempts) - 1
     assert MAILGUN_KEY.decode() not in e.daemon.log_path.read_text()

@@ -31,6 +31,17 @@ class Outcome(str, enum.Enum):
     UNVERIFIED = "Unverified"  # [verp] require_signature: no valid signed return path
 
 
+# The reason vocabulary (Sisimai's, lowercased): every reason a record can carry, and so every
+# key `[policy] overrides` may name (a key outside it would silently do nothing).
+REASONS = frozenset({
+    "authfailure", "badreputation", "blocked", "contenterror", "delayed", "delivered", "exceedlimit",
+    "expired", "failedstarttls", "feedback", "filtered", "hasmoved", "hostunknown", "mailboxfull",
+    "mailererror", "mesgtoobig", "networkerror", "norelaying", "notaccept", "notcompliantrfc", "onhold",
+    "policyviolation", "rejected", "requireptr", "securityerror", "spamdetected", "speeding", "suppressed",
+    "suspend", "syntaxerror", "systemerror", "systemfull", "toomanyconn", "undefined", "userunknown",
+    "vacation", "virusdetected",
+})
+
 # Actions of RFC 3464 that report something other than a failure.
 SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 

@@ -24,7 +24,8 @@ if command -v dpkg-query >/dev/null; then
     installed openssl || missing+=(openssl)
     [ -d .venv ] || installed python3-venv || missing+=(python3-venv)
     # Only for the tests (tests/run.sh sets it): the console's browser tests drive Debian's
-    # chromium; the Postfix access-map test runs postfix's postmap.
+    # chromium; the Postfix access-map test runs postfix's postmap, and tests/test_postfix_rig.py
+    # a throwaway Postfix of its own (own config dir, queue and ports; the system one is untouched).
     if [ "${BOUNCEWATCH_TEST_DEPS:-}" = 1 ]; then
         installed chromium || missing+=(chromium)
         installed postfix || missing+=(postfix)

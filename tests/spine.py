@@ -22,6 +22,7 @@ class Deployment:
     dovecot: ThrowawayDovecot
     directory: Path
     database_url: str
+    user: str = USER  # the Dovecot user whose INBOX is watched
 
     @property
     def config_path(self) -> Path:
@@ -31,7 +32,8 @@ class Deployment:
     def blocklist_path(self) -> Path:
         return self.directory / "blocklist.txt"
 
-    def write_config(self, extra_mailbox: str = "", extra: str = "", folder: str = "INBOX") -> Path:
+    def write_config(self, extra_mailbox: str = "", extra: str = "", folder: str = "INBOX", policy: str = "") -> Path:
+        """Write the config file; `policy` is one line more for its [policy] table."""
         text = textwrap.dedent(f"""
             [database]
             url = "{self.database_url}"
@@ -40,10 +42,11 @@ class Deployment:
             batch_size = 3
             [policy]
             soft_limit = 5
+            {policy}
             [blocklist]
             path = "{self.blocklist_path}"
         """)
-        mailbox = self.dovecot.mailbox_toml(USER, folder=folder, archive="Bounces")
+        mailbox = self.dovecot.mailbox_toml(self.user, folder=folder, archive="Bounces")
         # Mailbox tables after the plain tables; `extra` last, so it may open tables of its own.
         self.config_path.write_text(text + mailbox + textwrap.dedent(extra_mailbox) + "\n" + textwrap.dedent(extra) + "\n")
         return self.config_path
@@ -75,10 +78,10 @@ class Deployment:
     def deliver(self, *messages: bytes) -> None:
         """Append over IMAP, one at a time, so UIDs follow the order given."""
         for message in messages:
-            self.dovecot.append(USER, message)
+            self.dovecot.append(self.user, message)
 
     def folders(self) -> dict[str, int]:
-        return {k: v for k, v in self.dovecot.folder_counts(USER).items() if v}
+        return {k: v for k, v in self.dovecot.folder_counts(self.user).items() if v}
 
 
 def v1_sqlite_database(directory: Path) -> str:

@@ -140,3 +140,24 @@ def test_providers_and_webhooks_load(tmp_path):
     assert [p.kind for p in settings.providers] == ["mailgun", "ses", "postmark"]
     assert settings.webhooks[0].events == ["blocked", "unblocked", "sender_alert"]
     assert "s3cret" not in repr(settings)
+
+
+def test_an_override_for_an_unknown_reason_is_an_error(tmp_path):
+    """`overrides = { mailboxful = "ignore" }` (a typo) would never apply: it is an error naming it."""
+    with pytest.raises(ConfigError, match=r"policy\.overrides\.mailboxful: unknown reason, so the override would never apply; use one of authfailure,"):
+        load(write(tmp_path, GOOD + '[policy]\noverrides = { mailboxful = "ignore" }\n'))
+    assert load(write(tmp_path, GOOD + '[policy]\noverrides = { mailboxfull = "ignore" }\n')).policy.overrides
+
+
+def test_every_reason_the_parser_names_is_in_the_vocabulary():
+    """Each reason of the parser's tables is in records.REASONS, so an override can name it."""
+    from bouncewatch.parse import reasons_data as tables
+    from bouncewatch.records import REASONS
+    from bouncewatch.rules.classify import HARD_REASONS, IGNORE_REASONS, SENDER_SIDE_REASONS
+
+    named = set(tables.PATTERN_SOURCE) | set(tables.STATUS_REASON.values()) | set(tables.SENDER_SIDE_SOURCE)
+    named |= set(tables.FRANCEPTT_CODES.values()) | set(tables.GODADDY_CODES.values()) | set(tables.POWERMTA_CATEGORIES.values())
+    for phrases in (*tables.FAMILY_PHRASES.values(), *tables.RHOST_PHRASES.values()):
+        named |= set(phrases)
+    named |= HARD_REASONS | IGNORE_REASONS | SENDER_SIDE_REASONS
+    assert named - {"", None} <= REASONS

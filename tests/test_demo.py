@@ -15,8 +15,10 @@ def test_demo_blocks_and_archives(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "newly blocked: 3" in result.stdout
+    assert "newly blocked: 4" in result.stdout
     assert "INBOX                    0" in result.stdout
     blocklist = (tmp_path / "demo" / "blocklist.txt").read_text().split()
-    assert blocklist == ["angry.reader@example.com", "full.mailbox@example.net", "no.such.user@example.org"]
+    assert blocklist == [
+        "angry.reader@example.com", "full.mailbox@example.net", "no.such.user@example.org", "userunknown@example.jp"
+    ]
     assert "consecutive soft bounces: 1 of 5" in result.stdout  # the success notice reset flaky's count

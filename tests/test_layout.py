@@ -42,6 +42,7 @@ LIBRARY_ROOMS = {
     "prometheus_client": "web",
     "click": "cli",
     "cryptography": "providers",
+    "dnslib": "testing",
 }
 
 MAX_TOP_LEVEL_MODULES = 12

@@ -120,12 +120,12 @@ def _classes(outcome: str, status: str = "", diagnostic: str = "", hint: str = "
 
 def test_service_words_give_the_classes_a_bounce_gets():
     """Permanent is hard and temporary soft, except as for a bounce from the mailbox: sender-side
-    rejections and 4.x.x codes are soft, expired deliveries and suppressions count nothing."""
+    rejections, 4.x.x codes and expired deliveries (the service gave up) are soft, suppressions count nothing."""
     assert _classes("permanent", "5.1.1", "550 5.1.1 user unknown") is BounceClass.HARD
     assert _classes("permanent", "5.7.1", "550 5.7.1 blocked using Spamhaus; client host rejected") is BounceClass.SOFT
     assert _classes("permanent", "4.2.2", "452 4.2.2 mailbox full") is BounceClass.SOFT
     assert _classes("temporary", "", "", "mailboxfull") is BounceClass.SOFT
-    assert _classes("temporary", "", "", "expired") is BounceClass.IGNORE
+    assert _classes("temporary", "", "", "expired") is BounceClass.SOFT
     assert _classes("suppressed", "5.1.1") is BounceClass.IGNORE
     assert _classes("complaint") is BounceClass.COMPLAINT
     assert _classes("delivered") is BounceClass.IGNORE

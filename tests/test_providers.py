@@ -70,16 +70,22 @@ class Endpoint:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return kit.post(f"{self.base}/v1/events", json.dumps(items).encode(), headers)
 
-    def refused(self) -> dict[tuple[str, str], float]:
+    def counted(self, name: str, label: str) -> dict[tuple[str, str], float]:
+        """A provider counter of /metrics: (provider, label value) → count."""
         body = _get(f"{self.base}/metrics")[2].decode()
         found = {}
         for family in text_string_to_metric_families(body):
             for sample in family.samples:
-                if sample.name == "bouncewatch_provider_requests_refused_total":
-                    found[(sample.labels["provider"], sample.labels["cause"])] = sample.value
-                elif sample.name == "bouncewatch_http_refused_total":  # by the gate, before any route
-                    found[("gate", sample.labels["reason"])] = sample.value
+                if sample.name == name and sample.value:
+                    found[(sample.labels.get("provider", ""), sample.labels[label])] = sample.value
         return found
+
+    def refused(self) -> dict[tuple[str, str], float]:
+        return self.counted("bouncewatch_provider_requests_refused_total", "cause")
+
+    def print_counts(self) -> None:
+        accepted = self.counted("bouncewatch_provider_events_total", "outcome")
+        print(f"\nevents accepted: {sorted(accepted.items())}\nrequests refused: {sorted(self.refused().items())}")
 
 
 @pytest.fixture
@@ -97,6 +103,7 @@ def endpoint(deployment, tmp_path):
 enabled = true
 listen = "127.0.0.1:{port}"
 token_file = "http.token"
+console = true
 events_max_body_bytes = 65536
 [[providers]]
 kind = "mailgun"
@@ -207,7 +214,10 @@ def test_signed_events_block_and_reset_as_bounces_do(endpoint):
 
     # where each event came from: the CLI's history names the provider
     lines = _cli_history(e, "mg-hard@example.org")
-    assert "provider mailgun" in lines and "event mg-1" in lines
+    assert "provider mailgun (event mg-1)" in lines
+    page = _get(f"{e.base}/address?a=mg-hard@example.org")[2].decode()
+    assert "provider mailgun (event mg-1)" in page and "Show the bounce" not in page
+    e.print_counts()
 
 
 def _cli_history(e: Endpoint, address: str) -> str:
@@ -264,7 +274,11 @@ def test_forged_replayed_and_garbled_events_change_nothing(endpoint):
     assert refused[("postmark", "unauthorized")] == 1 and refused[("ses", "unknown_topic")] == 1
     assert refused[("ses", "bad_signature")] == 2 and refused[("ses", "malformed")] == 1
     assert refused[("api", "unauthorized")] == 1 and refused[("api", "malformed")] == 2
-    assert refused[("gate", "body_size")] == 1  # too large: refused by the gate (413) before it is read
+    # Too large: refused by the gate (413) before it is read, counted before any route.
+    assert e.counted("bouncewatch_http_refused_total", "reason").get(("", "body_size")) == 1
+    overview = _get(f"{e.base}/")[2].decode()
+    assert '<strong id="blocked-count">1</strong> address blocked' in overview
+    e.print_counts()
     logged = [ev for ev in e.daemon.events() if ev.get("event") == "provider_request_refused"]
     assert len(logged) == len(attempts) - 1
     assert MAILGUN_KEY.decode() not in e.daemon.log_path.read_text()

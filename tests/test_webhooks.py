@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -198,3 +199,62 @@ def test_webhooks_command_lists_and_retries(tmp_path):
     (received,) = receiver.received
     assert json.loads(received[2])["id"] == row["id"] and verify(SECRET, received[2], received[1]["X-Bouncewatch-Signature"])
     assert _cli(config, "webhooks").stdout.strip() == "no webhook deliveries pending or failed"
+
+
+def test_poll_sends_what_is_due_before_it_exits(dovecot, tmp_path):
+    """`bouncewatch poll` (no daemon) blocks an address from a DSN and delivers the `blocked`
+    event before it exits; with the receiver down it leaves it pending and says so."""
+    port = _free_port()
+    (tmp_path / "webhook.secret").write_bytes(SECRET)
+    extra = f'[[webhooks]]\nurl = "http://127.0.0.1:{port}/hook"\nsecret_file = "webhook.secret"\ntimeout_seconds = 2\n'
+    config = write_config(tmp_path / "bouncewatch.toml", dovecot, f"sqlite:///{tmp_path}/state.db", extra=extra)
+    dovecot.append(USER, samples.dsn("first@example.org"))
+    down = _cli(config, "poll")
+    assert down.returncode == 0 and "webhooks: 0 delivered, 1 pending" in down.stdout, down.stdout
+    receiver = Receiver(port)
+    receiver.refused_first = True
+    try:
+        dovecot.append(USER, samples.dsn("second@example.org"))
+        up = _cli(config, "poll")
+    finally:
+        receiver.close()
+    # the first event goes too if its backoff (2 s) has run out by now, else it stays pending
+    assert re.search(r"webhooks: (1 delivered, 1 pending|2 delivered, 0 pending)", up.stdout), up.stdout
+    addresses = [json.loads(body)["address"] for _t, _h, body in receiver.received]
+    assert "second@example.org" in addresses and len(addresses) == int(re.search(r"(\d) delivered", up.stdout).group(1))
+
+
+def test_sender_alert_is_owed_with_its_domain(tmp_path):
+    """Sender-side rejections from one domain past the threshold owe one `sender_alert` event,
+    naming the domain, to the receivers that asked for it (and not to the others)."""
+    from bouncewatch.config import load
+    from bouncewatch.providers.generic import reports
+    from bouncewatch.service.ingest import ingest
+
+    (tmp_path / "webhook.secret").write_bytes(SECRET)
+    config = tmp_path / "bouncewatch.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path}/state.db"\n[blocklist]\npath = "{tmp_path}/blocklist.txt"\n'
+        "[policy]\nsender_alert_threshold = 2\n"
+        '[[webhooks]]\nurl = "http://127.0.0.1:9/alerts"\nevents = ["sender_alert"]\nsecret_file = "webhook.secret"\n'
+        '[[webhooks]]\nurl = "http://127.0.0.1:9/blocks"\nevents = ["blocked"]\nsecret_file = "webhook.secret"\n'
+    )
+    settings = load(config)
+    events = [
+        {"address": f"user{i}@gmail.example", "class": "soft", "event_id": f"e{i}", "status": "5.7.1",
+         "reason": "550 5.7.1 Our system has detected that this message is likely unsolicited mail (spam)"}
+        for i in range(3)
+    ]
+    store.open_database(settings.database_url)
+    try:
+        result = ingest(settings, reports(json.dumps(events).encode()))
+        rows = list(store.WebhookDelivery.select())
+    finally:
+        store.close_database()
+    assert result.newly_blocked == [] and len(result.alerts) == 1
+    (row,) = rows
+    document = json.loads(row.body)
+    assert (row.url, document["event"], document["domain"], document["address"]) == (
+        "http://127.0.0.1:9/alerts", "sender_alert", "gmail.example", None
+    )
+    assert document["reason"].startswith("gmail.example rejected 3 messages for sender-side reasons (spamdetected 3)")

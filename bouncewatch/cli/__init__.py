@@ -225,6 +225,7 @@ def run(settings: config.Settings) -> None:
     if not settings.mailboxes:
         fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
     config_file = click.get_current_context().params.get("config_file")
+    _check_endpoint(settings, config.config_path(config_file))  # a provider key that cannot load: exit 2
     sys.exit(run_daemon(settings, config.config_path(config_file), endpoint_factory))  # the path: for SIGHUP
 
 

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from .. import CONFIG_ENV
-from ..records import BounceClass
+from ..records import REASONS, BounceClass
 from .http import HttpSettings, check_http, is_loopback
 from .outputs import OutputSettings, VerpSettings, check_publishing
 from .providers import ProviderSettings, WebhookSettings, check_providers
@@ -169,6 +169,16 @@ class PolicySettings(_Section):
     count_sender_side: bool = False
     sender_alert_threshold: Annotated[int, Field(ge=1)] = 20
     sender_alert_window_minutes: Annotated[float, Field(gt=0)] = 60
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_reasons(cls, overrides: dict[str, BounceClass]) -> dict[str, BounceClass]:
+        for reason in overrides:
+            if reason not in REASONS:
+                raise ValueError(
+                    f"{reason}: unknown reason, so the override would never apply; use one of {', '.join(sorted(REASONS))}"
+                )
+        return overrides
 
 
 class BlocklistSettings(_Section):

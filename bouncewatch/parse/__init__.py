@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 
 from ..records import BounceRecord, ParsedMessage
-from . import arf, autoreply, dsn, fallback, textreport
+from . import arf, autoreply, delays, dsn, fallback, textreport
 from .fastmime import parse_bytes_typed
 from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS, PRE_DSN, family_of
@@ -88,6 +88,9 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
         _fill_missing_diagnostics(view, drafts)
     if drafts and kind not in ("arf", "autoreply", "flufl"):
         _family_hints(view, drafts)
+        if any(not d.action for d in drafts) and delays.still_trying(view):
+            for draft in drafts:  # a warning in words: recipients without an Action of their own
+                draft.action = draft.action or "delayed"
     records: list[BounceRecord] = []
     seen: set[str] = set()
     for draft in drafts:

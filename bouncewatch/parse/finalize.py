@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 
 from ..records import BounceRecord
-from .reasons import Evidence, reason_for
+from .reasons import Evidence, matches, reason_for, status_reason
 from .status import find_reply_code, find_status, is_status, is_temporary, pseudo_status
 
 _SPECIFIC = re.compile(r"\A[45]\.[1-9]\.[1-9]\Z")
+_SPECIFIC_DETAIL = re.compile(r"\A[45]\.[1-9]\.[1-9][0-9]{0,2}\Z")
 _COMMAND = re.compile(
     r"\b(?:in reply to|after|for|while sending|response to)\s+"
     r"(?:the\s+)?(rcpt to|mail from|data|end of data|helo|ehlo|message body|connect|initial connection)",
@@ -27,7 +28,10 @@ _COMMAND_NAMES = {
 }
 _ACTIONS = {
     "failed": "failed", "failure": "failed", "delayed": "delayed", "delivered": "delivered",
-    "relayed": "relayed", "expanded": "expanded", "expired": "delayed", "deferred": "delayed",
+    "relayed": "relayed", "expanded": "expanded", "deferred": "delayed",
+    # Not in RFC 3464; written for mail returned once retrying ran out ("Undelivered Mail
+    # Returned to Sender"): the server gave up.
+    "expired": "failed",
 }
 _QUIET_REASONS = frozenset({"delivered", "feedback", "vacation"})
 
@@ -80,6 +84,20 @@ def normalise_action(value: str) -> str:
     return _ACTIONS.get(word, "")
 
 
+def _decided_by_the_mta(diagnostic: str, status: str) -> str:
+    """The reason of a failure the reporting MTA decided itself (``Diagnostic-Code: X-Postfix;``,
+    ``x-unix;``, any type but SMTP), where the reason table fell back on the type alone.
+
+    The type says who decided, not what went wrong. Unless the words themselves name a mailer
+    error (a delivery program that failed), a specific status code of the MTA's own says it:
+    ``5.2.2`` mailbox full, ``4.4.1`` no answer from the host (expired), ``5.3.4`` too big.
+    A vague one (``4.0.0``, ``5.3.0``: "other mail system status") leaves the mailer error.
+    """
+    if not _SPECIFIC_DETAIL.match(status) or matches("mailererror", diagnostic.lower()):
+        return "mailererror"
+    return status_reason(status) or "mailererror"
+
+
 def finalize(draft: Draft) -> BounceRecord:
     """Fill in codes, reason and action for one recipient."""
     diagnostic = unfold(draft.diagnostic)[:2000]
@@ -92,17 +110,22 @@ def finalize(draft: Draft) -> BounceRecord:
     reply = draft.reply_code or find_reply_code(diagnostic)
     command = draft.command or find_command(diagnostic)
     action = normalise_action(draft.action) if draft.action else ""
+    diag_type = draft.diag_type or "SMTP"
     reason = reason_for(
-        Evidence(status, diagnostic, action, reply, command, draft.diag_type or "SMTP", draft.hint,
+        Evidence(status, diagnostic, action, reply, command, diag_type, draft.hint,
                  rhost=draft.remote_mta.lower(), domain=draft.address.rpartition("@")[2])
     )
+    if reason == "mailererror" and diag_type != "SMTP":
+        reason = _decided_by_the_mta(diagnostic, status)
     if reason in _QUIET_REASONS:
         if reason != "delivered":
             reply = ""
     else:
         if not status:
             temporary = is_temporary(f"{reply} {diagnostic}".strip())
-            status = pseudo_status(reason, bool(temporary))
+            if temporary is None:
+                temporary = action == "delayed"  # a delay is temporary whatever it does not say
+            status = pseudo_status(reason, temporary)
         if reply and status and reply[0] != status[0]:
             reply = ""
         if not action and status[:1] in ("4", "5"):

@@ -7,9 +7,9 @@ its status code, reply code and reason from the same reason table as a bounce fr
 - `permanent` (SES Permanent, Mailgun failed/permanent, SendGrid bounce, Postmark HardBounce):
   hard, except where a bounce read from the mailbox would not be: a rejection that points at the
   sender (blocked, spam, policy, authentication) is soft and, by default, not counted; a 4.x.x
-  status is soft; an expired delivery counts nothing;
+  status is soft, and so is an expired delivery (the service gave up);
 - `temporary` (a final temporary failure: SES Transient, SendGrid blocked, Postmark SoftBounce):
-  soft, or ignore for an expired delivery;
+  soft;
 - `retrying` (the service will try again: Mailgun failed/temporary, SendGrid deferred, Postmark
   Transient): soft, counted once per message and recipient however often the service retries
   (the service's message id keys it), apart from the final outcome of that message;
@@ -26,7 +26,7 @@ The policy's `overrides` (reason → class) apply as for a bounce from the mailb
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -75,7 +75,6 @@ class ProviderReport:
     recipients: tuple[RecipientReport, ...]
     at: datetime | None = None  # naive UTC, when the service says it happened
     message_id: str = ""  # the original message (its Message-ID, else the service's id for it)
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def dedupe_message_id(self) -> str:

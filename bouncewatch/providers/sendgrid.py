@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -31,8 +31,8 @@ def load_public_key(data: bytes) -> ec.EllipticCurvePublicKey:
             key = serialization.load_pem_public_key(data)
         else:
             key = serialization.load_der_public_key(base64.b64decode(b"".join(data.split()), validate=True))
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise ValueError(f"not a public key ({exc.__class__.__name__})") from None
+    except (ValueError, TypeError, binascii.Error, UnsupportedAlgorithm):
+        raise ValueError("not a public key; copy the Verification Key SendGrid shows (base64), or a PEM public key") from None
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise ValueError("not an elliptic-curve (ECDSA) public key")
     return key

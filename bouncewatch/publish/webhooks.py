@@ -39,6 +39,7 @@ import structlog
 from .. import store
 from ..config import Settings
 from ..config.providers import read_secret
+from ..rules.ledger import block_class
 from ..store import outbox
 
 log = structlog.get_logger("bouncewatch.webhooks")
@@ -69,8 +70,6 @@ def ledger_changes(
 ) -> list[Change]:
     """The `blocked` events of addresses newly blocked among `states` (AddressStates; `before`:
     address → blocked before) and the `sender_alert` events of alerts raised now."""
-    from ..rules.ledger import block_class
-
     changes = [
         Change(
             event="blocked",

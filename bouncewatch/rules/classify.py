@@ -29,10 +29,11 @@ SENDER_SIDE_REASONS = frozenset(
         "contenterror",
     }
 )
-# "expired": the sending server gave up retrying a host it could not reach. Following Sisimai 5
-# (which reports such records as delayed), that says the remote server was down, not that the
-# address is bad, so it counts nothing by default; `overrides = { expired = "soft" }` counts it.
-IGNORE_REASONS = frozenset({"vacation", "delivered", "delayed", "expired"})
+# "expired" is not among them: an expired delivery the sending server gave up on (Action:
+# failed) is soft, as a receiving server that cannot be reached is; one it is still trying
+# (Action: delayed, which the parser also sets for a warning that says it will retry) is ignored
+# by its action.
+IGNORE_REASONS = frozenset({"vacation", "delivered", "delayed"})
 IGNORE_ACTIONS = frozenset({"delayed", "delivered", "relayed", "expanded"})
 
 

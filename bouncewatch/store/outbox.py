@@ -59,16 +59,6 @@ def due(now: datetime, limit: int = 100) -> list[WebhookDelivery]:
     )
 
 
-def next_due_at() -> datetime | None:
-    """When the earliest pending delivery is due, or None with none pending."""
-    row = (
-        WebhookDelivery.select(peewee.fn.MIN(WebhookDelivery.next_attempt_at))
-        .where(WebhookDelivery.state == "pending")
-        .scalar()
-    )
-    return row
-
-
 def claim(row: WebhookDelivery, until: datetime) -> bool:
     """Take a due row for one attempt (its next attempt moves to `until`); False if another did."""
     taken = (

@@ -18,13 +18,12 @@ What it takes care of, learnt the hard way:
   command after LOGIN with "Internal error";
 - not as root, every service needs `chroot =`, or logins stall for 5 s;
 - the whole process group is signalled (killing only the master leaves sessions alive), and
-  the server dies with the process that started it (PR_SET_PDEATHSIG);
+  the server dies with the process that started it (PR_SET_PDEATHSIG): see servers.py;
 - imapclient speaks implicit TLS by default: the plain port needs ssl=False.
 """
 
 from __future__ import annotations
 
-import ctypes
 import grp
 import os
 import pwd
@@ -34,51 +33,20 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from itertools import count
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 
 from ..imap import IMAPClient, encode_folder_name
+from .servers import ServerProcess, free_ports, program
 
 START_TIMEOUT = 10.0
-STOP_GRACE = 0.5
 _INSTALL_HINT = "install it: apt-get install dovecot-imapd"
 _sequence = count()
-
-
-def _program(name: str, hint: str) -> str:
-    """Full path of `name`, also looking in the sbin dirs an ordinary user's PATH may lack."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin:/sbin")
-    if not found:
-        raise RuntimeError(f"{name} is not installed or not on PATH; {hint}")
-    return found
-
-
-def _free_ports(count: int = 2) -> list[int]:
-    """`count` distinct free ports: the sockets stay bound until all are picked."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def _die_with_parent() -> None:
-    """preexec_fn: have the kernel send SIGTERM to Dovecot when the process that started it dies.
-
-    PR_SET_PDEATHSIG follows the *thread* that forked: start servers from a long-lived thread.
-    """
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _check_enterable(root: Path) -> None:
@@ -101,10 +69,8 @@ def _toml(value: object) -> str:
     return str(value)
 
 
-class ThrowawayDovecot:
+class ThrowawayDovecot(ServerProcess):
     """One Dovecot master process, its directory and its ports; a context manager."""
-
-    host: str = "127.0.0.1"
 
     def __init__(
         self,
@@ -112,8 +78,8 @@ class ThrowawayDovecot:
         users: Mapping[str, str] = MappingProxyType({"bounces": "secret"}),
         fast: bool = False,
     ) -> None:
-        self._dovecot = _program("dovecot", _INSTALL_HINT)
-        self._openssl = _program("openssl", "install it: apt-get install openssl")
+        self._dovecot = program("dovecot", _INSTALL_HINT)
+        self._openssl = program("openssl", "install it: apt-get install openssl")
         self._owns_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="dovecot-")) if root is None else Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -121,12 +87,12 @@ class ThrowawayDovecot:
         if os.geteuid() == 0:
             _check_enterable(self.root)
         self.fast = fast
-        self.port, self.ssl_port = _free_ports()
+        self.port, self.ssl_port = free_ports()
         self.ca_file = self.root / "cert.pem"
         self.log_path = self.root / "dovecot.log"
         self._passwd = self.root / "passwd"
         self._users: dict[str, str] = {}
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc = None
         self._started_once = False
         self._token = uuid.uuid4().hex[:12]
 
@@ -159,11 +125,17 @@ class ThrowawayDovecot:
                 shutil.rmtree(self.root, ignore_errors=True)
             raise
 
-    # -- process ------------------------------------------------------------------------------
+    @property
+    def users(self) -> tuple[str, ...]:
+        """The user names; each has its Maildir under root/mail."""
+        return tuple(self._users)
 
     @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+    def mail_ids(self) -> tuple[int, int]:
+        """The uid and gid that own the mail (the `dovecot` user's as root, else our own)."""
+        return self._uid, self._gid
+
+    # -- process ------------------------------------------------------------------------------
 
     def start(self) -> ThrowawayDovecot:
         """Start; return once it greets with `* OK` (else RuntimeError quoting the log)."""
@@ -175,31 +147,19 @@ class ThrowawayDovecot:
                 self._started_once = True
                 return self
             except RuntimeError as error:
-                # Another process may have taken a port between _free_ports() and now: pick
+                # Another process may have taken a port between free_ports() and now: pick
                 # new ones, unless restart() promised the same ports.
                 if self._started_once or attempt == 2 or "in use" not in str(error):
                     raise
-                self.port, self.ssl_port = _free_ports()
+                self.port, self.ssl_port = free_ports()
         return self
 
     def _start_once(self) -> None:
         self._write_config()
-        with open(self.log_path, "ab") as log:  # early errors (bad config) go to stderr
-            self._proc = subprocess.Popen(
-                [self._dovecot, "-F", "-c", str(self.root / "dovecot.conf")],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,  # own process group, so stop() reaches every child
-                preexec_fn=_die_with_parent,  # the server dies with its parent
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                break
-            if self._greets():
-                return
-            time.sleep(0.005)
+        # early errors (bad config) go to stderr, hence into the log too
+        self._spawn([self._dovecot, "-F", "-c", str(self.root / "dovecot.conf")], self.log_path)
+        if self._wait_until(self._greets, START_TIMEOUT):
+            return
         self.kill()
         raise RuntimeError(
             f"dovecot did not come up on {self.host}:{self.port} within {START_TIMEOUT:.0f} s; "
@@ -224,51 +184,14 @@ class ThrowawayDovecot:
         """SIGTERM to the whole process group (killing only the master leaves sessions alive), then wait for the master.
 
         Every process gets SIGTERM at once, yet the master sometimes waits for its children in
-        1 s or 6 s steps (SERVICE_DIE_TIMEOUT); after STOP_GRACE the group gets SIGKILL.
+        1 s or 6 s steps (SERVICE_DIE_TIMEOUT); after `stop_grace` the group gets SIGKILL.
         """
-        self._signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        """SIGKILL to the whole process group: a simulated crash. Mail on disk survives."""
-        self._signal(signal.SIGKILL)
+        self._signal_group(signal.SIGTERM)
 
     def restart(self) -> None:
         """Stop if running, then start again on the same directory and ports."""
         self.stop()
         self.start()
-
-    def _signal(self, signum: int) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            os.killpg(proc.pid, signum)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:  # the master is alive, so the group is still ours
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
-
-    def __enter__(self) -> ThrowawayDovecot:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if self._owns_root:
-            shutil.rmtree(self.root, ignore_errors=True)
 
     # -- users and mail -----------------------------------------------------------------------
 

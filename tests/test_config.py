@@ -155,7 +155,7 @@ def test_every_reason_the_parser_names_is_in_the_vocabulary():
     from bouncewatch.records import REASONS
     from bouncewatch.rules.classify import HARD_REASONS, IGNORE_REASONS, SENDER_SIDE_REASONS
 
-    named = set(tables.PATTERN_SOURCE) | set(tables.STATUS_REASON.values()) | set(tables.SENDER_SIDE_SOURCE)
+    named = set(tables.WORDING) | set(tables.STATUS_REASON.values())
     named |= set(tables.FRANCEPTT_CODES.values()) | set(tables.GODADDY_CODES.values()) | set(tables.POWERMTA_CATEGORIES.values())
     for phrases in (*tables.FAMILY_PHRASES.values(), *tables.RHOST_PHRASES.values()):
         named |= set(phrases)

@@ -42,6 +42,7 @@ LIBRARY_ROOMS = {
     "prometheus_client": "web",
     "click": "cli",
     "cryptography": "providers",
+    "ahocorasick": "parse",
     "dnslib": "testing",
 }
 

@@ -91,6 +91,9 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
         if any(not d.action for d in drafts) and delays.still_trying(view):
             for draft in drafts:  # a warning in words: recipients without an Action of their own
                 draft.action = draft.action or "delayed"
+    if len(drafts) == 1 and kind not in ("arf", "autoreply"):
+        # a message about one recipient: its whole error text may say why where the line did not
+        drafts[0].context = textreport.error_section(view.body)
     records: list[BounceRecord] = []
     seen: set[str] = set()
     for draft in drafts:

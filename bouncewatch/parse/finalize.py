@@ -50,11 +50,28 @@ class Draft:
     diag_type: str = "SMTP"
     hint: str = ""
     feedback_type: str = ""
+    context: str = ""  # the message's whole error text, when the message reports on this recipient alone
 
 
 def unfold(text: str) -> str:
     """Collapse all whitespace runs (folded lines included) to single spaces."""
     return " ".join(text.split())
+
+
+# A multi-line SMTP reply repeats its code (and enhanced code) on every line ("550-5.7.1 ...
+# Messages with multiple" / "550 5.7.1 addresses in From: ..."): unfolded, the repeats would
+# split the server's sentence in two.
+_MULTILINE_REPLY = re.compile(r"(?<![\w.])([245]\d\d)-(?:([245]\.\d{1,3}\.\d{1,3}) )?")
+
+
+def join_reply_lines(text: str) -> str:
+    """An unfolded multi-line SMTP reply with the code repeated on its later lines left out."""
+    first = _MULTILINE_REPLY.search(text)
+    if not first:
+        return text
+    code, status = first.group(1), first.group(2)
+    repeat = rf"(?<![\w.]){code}[ -]" + (rf"{re.escape(status)} " if status else "")
+    return text[: first.end()] + re.sub(repeat, "", text[first.end() :])
 
 
 # An SMTP command named in upper case in a diagnostic ("SMTP error ... after RCPT command",
@@ -66,6 +83,21 @@ _ECHOED_COMMAND = re.compile(r">>>[ \t]*(HELO|EHLO|STARTTLS|MAIL F|RCPT|DATA)", 
 _UPPER_NAMES = {"HELO": "HELO", "EHLO": "EHLO", "STARTTLS": "EHLO", "MAIL F": "MAIL", "RCPT": "RCPT", "DATA": "DATA"}
 
 
+# The words MTAs use for the stage a remote server refused: qmail ("does not like recipient",
+# "sender was rejected", "my name was rejected", "failed after I sent the message"), DragonFly
+# ("did not like our RCPT TO"), IMail/SMTP32 ("RCPT TO generated following response").
+_STAGE_WORDS = re.compile(
+    r"does not like (recipient|sender)|(sender|my name) was rejected|(failed after i sent the message)"
+    r"|did not like our (rcpt to|mail from|final data|data)|(rcpt to) generated following response",
+    re.I,
+)
+_STAGE_HINT = re.compile(r"like|rejected|sent the message|generated", re.I)  # words every stage phrase has
+_STAGE_NAMES = {
+    "recipient": "RCPT", "sender": "MAIL", "my name": "HELO", "failed after i sent the message": "DATA",
+    "rcpt to": "RCPT", "mail from": "MAIL", "final data": "DATA", "data": "DATA",
+}
+
+
 def find_command(text: str) -> str:
     """The SMTP command an error answered, from phrases like 'in reply to RCPT TO command'."""
     echoed = _ECHOED_COMMAND.findall(text) if ">>>" in text else None
@@ -74,6 +106,9 @@ def find_command(text: str) -> str:
     match = _COMMAND.search(text)
     if match:
         return _COMMAND_NAMES.get(match.group(1).lower(), "")
+    match = _STAGE_WORDS.search(text) if _STAGE_HINT.search(text) else None
+    if match:
+        return _STAGE_NAMES[next(g for g in match.groups() if g).lower()]
     found = _UPPER_COMMAND.findall(text)
     return _UPPER_NAMES[found[-1]] if found else ""
 
@@ -98,9 +133,23 @@ def _decided_by_the_mta(diagnostic: str, status: str) -> str:
     return status_reason(status) or "mailererror"
 
 
+_VAGUE = frozenset({"onhold", "undefined"})
+
+
+def _reason_in_context(draft: Draft, status: str, action: str) -> str:
+    """The reason the message's whole error text gives when the recipient's own words give none
+    (the text is about this recipient alone: a message that reports on one), or ``""``."""
+    text = join_reply_lines(unfold(draft.context))[:2000]
+    reason = reason_for(
+        Evidence(status, text, action, find_reply_code(text), find_command(text), draft.diag_type or "SMTP",
+                 rhost=draft.remote_mta.lower(), domain=draft.address.rpartition("@")[2])
+    )
+    return "" if reason in _VAGUE else reason
+
+
 def finalize(draft: Draft) -> BounceRecord:
     """Fill in codes, reason and action for one recipient."""
-    diagnostic = unfold(draft.diagnostic)[:2000]
+    diagnostic = join_reply_lines(unfold(draft.diagnostic))[:2000]
     status = draft.status.strip()
     if status and not is_status(status):
         status = find_status(status)
@@ -117,6 +166,8 @@ def finalize(draft: Draft) -> BounceRecord:
     )
     if reason == "mailererror" and diag_type != "SMTP":
         reason = _decided_by_the_mta(diagnostic, status)
+    if reason in _VAGUE and draft.context:
+        reason = _reason_in_context(draft, status, action) or reason
     if reason in _QUIET_REASONS:
         if reason != "delivered":
             reply = ""

@@ -2,67 +2,125 @@
 
 Every detector hands its findings (status, diagnostic text, action, SMTP command, a reason
 hint where the format itself says why) to ``reason_for``; no detector matches reason texts on
-its own. The status-code table and the message patterns are those of Sisimai
+its own. The status-code table and the English patterns are those of Sisimai
 (https://github.com/sisimai, BSD 2-Clause, Copyright (C) 2014-2020 azumakuniyuki), the
 de-facto standard vocabulary of bounce analysis, so our output is comparable with it; the
-order in which reasons are tried follows Sisimai::Reason as well.
+order in which reasons are tried follows Sisimai::Reason as well. The wording of every reason,
+in ten languages, is one table (``reasons_data.WORDING``), found in a text in one pass.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+
+import ahocorasick
 
 from .reasons_data import (
     FAMILY_PHRASES,
     FRANCEPTT_CODES,
     GODADDY_CODES,
-    PATTERN_SOURCE,
+    LANGUAGES,
     POWERMTA_CATEGORIES,
     RHOST_HOSTS,
     RHOST_PHRASES,
-    SENDER_SIDE_SOURCE,
     STATUS_REASON,
+    WORDING,
 )
 
 _STATUS_SHAPE = re.compile(r"\A[245]\.\d{1,3}\.\d{1,3}\Z")
 
 
-class _Matcher:
-    """Substrings and/or one regex that point at a reason; exclusions veto a match.
+def _fold_table() -> dict[int, str]:
+    """Accented Latin letters → ASCII (German umlauts and ß the German way), typographic quotes
+    and dashes → ASCII, ё → е; every other character (Cyrillic, CJK, ...) is left alone."""
+    table: dict[int, str] = {ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue", ord("ß"): "ss", ord("ё"): "е",
+                             ord("’"): "'", ord("‘"): "'", ord("“"): '"', ord("”"): '"', ord("–"): "-",
+                             ord("—"): "-", ord("\u00a0"): " "}
+    for code in range(0xC0, 0x180):
+        if code in table:
+            continue
+        plain = "".join(c for c in unicodedata.normalize("NFKD", chr(code)) if not unicodedata.combining(c))
+        if plain.isascii() and plain:
+            table[code] = plain.lower()
+    return table
 
-    The regex is compiled on first use: most messages are decided before most reasons'
-    patterns are needed, and compiling them all costs start-up time. Plain ``in`` tests over
-    the substrings measured faster than one alternation of them (sre has no multi-string
-    search), so they stay substrings, looped without a generator."""
 
-    __slots__ = ("_regex", "_veto", "exclusions", "source", "substrings")
+_FOLD = _fold_table()
 
-    def __init__(self, substrings: tuple[str, ...], source: str | None, exclusions: tuple[str, ...]) -> None:
-        self.substrings = substrings
-        self.source = source
-        self.exclusions = exclusions
-        self._regex: re.Pattern[str] | None = None
-        self._veto: re.Pattern[str] | None = None
 
-    def _compile(self) -> re.Pattern[str]:
-        source = self.source or r"(?!)"
-        self._regex = re.compile(_by_first_char(source) or source, re.VERBOSE)
-        return self._regex
+def fold(text: str) -> str:
+    """``text`` lowercased and folded the way the phrase table is (see ``reasons_data.Wording``)."""
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLD)
 
-    def match(self, lowered: str) -> bool:
-        if not lowered:
+
+_GAP = " * "  # in a phrase: a few words between its parts
+_PLAIN, _GAPPED, _VETO = 0, 1, 2  # what a key of the automaton stands for
+
+
+class _Table:
+    """Every phrase of ``WORDING`` in one Aho-Corasick automaton: one pass over a text finds which
+    reasons' phrases and vetoes occur in it, whatever the number of phrases and languages. A
+    gapped phrase is a small regular expression, tried only where its longest part occurs;
+    Sisimai's long patterns are tried only when no phrase of their reason was found. Both are
+    compiled on first use."""
+
+    def __init__(self) -> None:
+        keys: dict[str, set[tuple[int, str | int]]] = {}
+        self._gap_reason: list[str] = []
+        self.gap_sources: list[str] = []  # one regex per gapped phrase, tried when its anchor occurs
+        for reason, wording in WORDING.items():
+            for lang in LANGUAGES:
+                for phrase in getattr(wording, lang):
+                    phrase = fold(phrase)
+                    if _GAP in phrase:
+                        parts = phrase.split(_GAP)
+                        keys.setdefault(max(parts, key=len), set()).add((_GAPPED, len(self.gap_sources)))
+                        self.gap_sources.append(".{0,80}?".join(map(re.escape, parts)))
+                        self._gap_reason.append(reason)
+                    else:
+                        keys.setdefault(phrase, set()).add((_PLAIN, reason))
+            for phrase in wording.unless:
+                keys.setdefault(fold(phrase), set()).add((_VETO, reason))
+        self.automaton = ahocorasick.Automaton()
+        for key, found in keys.items():
+            self.automaton.add_word(key, tuple(found))
+        self.automaton.make_automaton()
+        # patterns are written in lowercase already: only their non-ASCII characters are folded
+        self.pattern_sources = {reason: w.pattern.translate(_FOLD) for reason, w in WORDING.items() if w.pattern}
+        self._gaps: dict[int, re.Pattern[str]] = {}
+        self._patterns: dict[str, re.Pattern[str]] = {}
+
+    def scan(self, text: str) -> tuple[set[str], set[str]]:
+        """The reasons whose phrases occur in ``text``, and the reasons vetoed in it."""
+        found: set[str] = set()
+        vetoed: set[str] = set()
+        for _, entries in self.automaton.iter(text):
+            for kind, item in entries:
+                if kind == _PLAIN:
+                    found.add(item)
+                elif kind == _VETO:
+                    vetoed.add(item)
+                elif self._gap_reason[item] not in found and self._gapped(item, text):
+                    found.add(self._gap_reason[item])
+        return found, vetoed
+
+    def _gapped(self, index: int, text: str) -> bool:
+        regex = self._gaps.get(index)
+        if regex is None:
+            regex = self._gaps[index] = re.compile(self.gap_sources[index])
+        return regex.search(text) is not None
+
+    def pattern(self, reason: str, text: str) -> bool:
+        source = self.pattern_sources.get(reason)
+        if source is None:
             return False
-        for s in self.exclusions:
-            if s in lowered:
-                return False
-        for s in self.substrings:
-            if s in lowered:
-                return True
-        if self.source is None:
-            return False
-        regex = self._regex or self._compile()
-        return regex.search(lowered) is not None
+        regex = self._patterns.get(reason)
+        if regex is None:
+            regex = self._patterns[reason] = re.compile(_by_first_char(source) or source, re.VERBOSE)
+        return regex.search(text) is not None
 
 
 _SPECIAL = frozenset(".^$*+?{}[]\\|()#")
@@ -134,10 +192,12 @@ def _by_first_char(source: str) -> str | None:
     return "(?>" + "|".join(parts + misc) + ")"
 
 
-MATCHERS: dict[str, _Matcher] = {
-    name: _Matcher(subs, rx or None, isnot) for name, (subs, rx, isnot) in PATTERN_SOURCE.items()
-}
-_SENDER_SIDE_ORDER = ("speeding", "notcompliantrfc", "requireptr", "authfailure", "badreputation")
+# Sisimai 5's reasons that say nothing about the recipient's address (the sender's provider
+# suppressed it, TLS failed, the sender's authentication, reverse DNS, reputation, headers, rate):
+# checked before the broader ones.
+_SENDER_SIDE_ORDER = (
+    "suppressed", "failedstarttls", "speeding", "notcompliantrfc", "requireptr", "authfailure", "badreputation",
+)
 
 # Reasons a detector may suggest but which are worth re-checking against the text.
 RETRY = frozenset(
@@ -165,20 +225,16 @@ _USERUNKNOWN_PREEMPTED_BY = ("norelaying", "blocked", "mailboxfull", "hasmoved",
 _EARLY_COMMANDS = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
 
 
-# Plain substrings: ``in`` over a few dozen of them is faster than one alternation regex.
-_SENDER_SIDE: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
-    (r, tuple(SENDER_SIDE_SOURCE[r])) for r in _SENDER_SIDE_ORDER
-)
+_TABLE = _Table()
 
 
 def _sender_side(text: str) -> str:
     """A Sisimai 5 sender-side reason whose wording occurs in ``text``, or ``""``."""
     if not text:
         return ""
-    for reason, phrases in _SENDER_SIDE:
-        for phrase in phrases:
-            if phrase in text:
-                return reason
+    for reason in _SENDER_SIDE_ORDER:
+        if matches(reason, text):
+            return reason
     return ""
 
 
@@ -187,27 +243,38 @@ def status_reason(status: str) -> str:
     return STATUS_REASON.get(status, "") if _STATUS_SHAPE.match(status or "") else ""
 
 
-# The text last matched and its answers so far: the reason table asks about the same
-# diagnostic several times (one tuple, swapped whole, so threads never mix two texts' answers).
-_MEMO: tuple[str, dict[str, bool]] = ("", {})
+# The text last looked at, what one scan of it found, and the answers so far: the reason table
+# asks about the same diagnostic several times (one tuple, swapped whole, so threads never mix
+# two texts' answers).
+_MEMO: tuple[str, tuple[set[str], set[str]], dict[str, bool]] = ("", (set(), set()), {})
 
 
 def matches(reason: str, lowered: str) -> bool:
-    """True when the (lowercased) text carries one of ``reason``'s known phrasings."""
+    """True when the text (lowercased and folded: ``fold``) carries one of ``reason``'s phrasings."""
     global _MEMO
+    if not lowered:
+        return False
     memo = _MEMO
     if memo[0] != lowered:
-        memo = _MEMO = (lowered, {})
-    found = memo[1].get(reason)
-    if found is None:
-        matcher = MATCHERS.get(reason)
-        found = memo[1][reason] = matcher.match(lowered) if matcher else False
-    return found
+        memo = _MEMO = (lowered, _TABLE.scan(lowered), {})
+    answer = memo[2].get(reason)
+    if answer is None:
+        found, vetoed = memo[1]
+        answer = reason not in vetoed and (reason in found or _TABLE.pattern(reason, lowered))
+        memo[2][reason] = answer
+    return answer
+
+
+def has_wording(text: str) -> bool:
+    """True when ``text`` carries a phrase of any reason (one pass of the phrase table; Sisimai's
+    long patterns are not tried): a cheap test of whether a text says why delivery failed."""
+    found, vetoed = _TABLE.scan(fold(text))
+    return bool(found - vetoed)
 
 
 def match_text(text: str) -> str:
     """The first reason whose phrasing occurs in ``text``, or ``""`` (no status code used)."""
-    lowered = text.lower()
+    lowered = fold(text)
     for reason in _ORDER_ANY:
         if matches(reason, lowered):
             return reason
@@ -297,13 +364,17 @@ def _another(ev: Evidence, text: str, sname: str) -> str:
         return reason
     for candidate in _ORDER_TEXT:
         if matches(candidate, text):
-            if candidate == "expired" and reason and reason != "undefined" and ev.status[:1] == "4":
-                # "in the queue too long" says only that retrying ended; a temporary status
-                # code naming the failure ("#4.4.3", a system error) says why
-                return reason
+            if candidate == "expired" and ev.command in ("EHLO", "HELO") and ev.reply_code[:1] == "5":
+                return "blocked"  # our greeting was refused for good; the retries only ended it
             return candidate
     if reason and reason not in ("undefined", "expired") and matches(reason, text):
         return reason  # the status code's reason, and the server's own words say the same
+    if ev.diag_type not in ("SMTP", ""):
+        # the reporting MTA decided it without an SMTP reply (local delivery, DNS): its own
+        # words for a domain or a user that does not exist say so, whatever the type says
+        for candidate in ("hostunknown", "userunknown"):
+            if matches(candidate, text):
+                return candidate
     head = ev.status[:3]
     if head in ("5.6", "4.6"):
         return "contenterror"
@@ -373,7 +444,7 @@ def reason_for(ev: Evidence) -> str:
             return special
     if ev.status.startswith("2."):
         return "delivered"
-    text = ev.diagnostic.lower()
+    text = fold(ev.diagnostic)
     sname = status_reason(ev.status)
     if ev.status in ("5.7.25", "4.7.25"):
         return "requireptr"
@@ -386,18 +457,28 @@ def reason_for(ev: Evidence) -> str:
         if special:
             return special
     reason = ""
-    if ev.diag_type in ("SMTP", ""):
+    # The type of a Diagnostic-Code says who wrote it, not what happened: one that quotes a remote
+    # server's reply ("X-Postfix; host ... said: 550 ...") is read as that reply.
+    if ev.diag_type in ("SMTP", "") or ev.reply_code:
         for candidate in _ORDER_FIRST:
             if _holds(candidate, ev, text, sname):
                 reason = candidate
                 break
     if reason and reason != "undefined":
         return reason
+    if ev.status[1:] == ".1.0" and ev.diag_type in ("SMTP", ""):
+        # x.1.0 is "other address status" (RFC 3463): it does not say whose address. Next to words
+        # about the sender, a relay or a full mailbox, the words say it, and it is not the recipient's
+        for other in _USERUNKNOWN_PREEMPTED_BY:
+            if matches(other, text):
+                return other
     reason = _another(ev, text, sname)
     if reason == "undefined":
         reason = ""
-    if not reason and ev.action == "delayed":
-        reason = "expired"
+    if ev.action == "delayed" and (
+        not reason or reason == sname and ev.status.endswith(".0") and not matches(reason, text)
+    ):
+        reason = "expired"  # a delay whose only other sign is a generic status code (4.4.0, 4.5.0)
     if reason:
         return reason
     if matches("vacation", text):

@@ -1,7 +1,8 @@
 """Find RFC 3463 enhanced status codes and SMTP reply codes in free text.
 
-Recognised spellings: ``550 5.1.1``, ``550-5.1.1``, ``#5.1.1``, ``(#5.1.1)``, a bare ``5.1.1``
-and success codes ``2.x.y``. Strings that merely look like codes (parts of IP addresses or
+Recognised spellings: ``550 5.1.1``, ``550-5.1.1``, ``550-'5.1.1`` (a reply quoted by the
+reporting MTA), ``#5.1.1``, ``(#5.1.1)``, a bare ``5.1.1`` and success codes ``2.x.y``; a code
+that follows a reply code wins over a bare one written before it. Strings that merely look like codes (parts of IP addresses or
 version numbers such as ``1.5.1.1``) are skipped. When a message gives no status code at all,
 ``pseudo_status`` infers one from the reason and whether the failure is temporary, the way
 Sisimai does (``5.0.911`` for an unknown user, ``4.0.947`` for an expired delay, ...).
@@ -13,7 +14,7 @@ import re
 
 _STATUS_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"[(]?#([45]\.\d\.\d{1,3})\b"),  # #5.1.1, (#5.1.1)
-    re.compile(r"\b\d{3}[ -]#?([45]\.\d\.\d{1,3})\b"),  # 550-5.1.1, 550 5.1.1
+    re.compile(r"\b\d{3}[ -]['\"]?#?([45]\.\d\.\d{1,3})\b"),  # 550-5.1.1, 550 5.1.1, 550-'5.1.1
     re.compile(r"\b([45]\.\d\.\d{1,3})\b"),  # 5.1.1
     re.compile(r"\b(2\.[0-7]\.[0-7])\b"),  # 2.1.5
 )
@@ -57,6 +58,7 @@ def find_status(text: str) -> str:
     for pattern, needed in _STATUS_NEEDS:
         if needed not in text:  # a literal every match of the pattern contains
             continue
+        found_here = ""
         for match in pattern.finditer(text):
             found = match.group(1)
             start, end = match.span(1)
@@ -65,7 +67,11 @@ def find_status(text: str) -> str:
                 continue
             if start > 0 and text[start - 1] == "." or (start > 1 and text[start - 1].isdigit()):
                 continue
-            return found
+            if pattern is not _STATUS_PATTERNS[1]:
+                return found
+            found_here = found  # after a reply code: the last one, the remote server's own
+        if found_here:
+            return found_here
     return ""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .finalize import Draft
 from .mailview import MailView, addresses_in
+from .reasons import has_wording
 
 _ADDR = r"(?<![\w.+/=&%-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+"
 _CUT = re.compile(
@@ -119,19 +120,49 @@ def _without(line: str, address: str) -> str:
     return "".join(out)
 
 
+_REPLY_CODE = re.compile(r"(?<![\w.])[45]\d\d(?:[ -]|$)")
+
+
 def _diagnostic_after(lines: list[str], index: int, address: str, is_recipient_line) -> str:
-    """The line naming ``address`` (address removed) and the lines below it up to a blank line."""
+    """The line naming ``address`` (address removed) and the lines below it up to a blank line.
+
+    A statement that names the address but not the error ("There was an error delivering your
+    mail to <a@b>.") is followed, after a blank line, by the error: that paragraph is taken too
+    when it carries an SMTP reply code or the wording of a reason and the statement did not."""
     first = _without(lines[index], address).strip(" \t:>.-")
     parts = [first] if first else []
-    for line in lines[index + 1 : index + 14]:
+    end = min(len(lines), index + 14)
+    i = index + 1
+    while i < end:
+        line = lines[i]
+        i += 1
         if is_recipient_line(line):
             break
         if not line.strip():
             if parts and (len(parts) > 1 or len(parts[0]) > 40):
-                break
+                if _says_why(" ".join(parts)) or not _error_paragraph_at(lines, i, is_recipient_line):
+                    break
+                end = min(len(lines), i + 12)
             continue
         parts.append(line.strip())
     return " ".join(parts)
+
+
+def _says_why(text: str) -> bool:
+    """Whether ``text`` carries an SMTP reply code or the wording of a reason."""
+    return bool(_REPLY_CODE.search(text) or has_wording(text))
+
+
+def _error_paragraph_at(lines: list[str], start: int, is_recipient_line) -> bool:
+    """Whether the paragraph from ``start`` (blank lines skipped) says why delivery failed."""
+    i = start
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    paragraph = []
+    while i < len(lines) and lines[i].strip() and not is_recipient_line(lines[i]):
+        paragraph.append(lines[i])
+        i += 1
+    return bool(paragraph) and _says_why(" ".join(paragraph))
 
 
 def read(
@@ -201,16 +232,22 @@ def read(
             diag = _diagnostic_after(lines, i, addr, is_recipient_line)
             if diag and diag not in diags[addr]:
                 diags[addr].append(diag)
-    fallback = None  # the whole section minus boilerplate, only worked out when needed
+    # the whole section minus boilerplate and minus the lines that name another recipient (never
+    # borrow another recipient's error), only worked out when needed
+    fallback: dict[str, str] = {}
     drafts = []
     for addr in order:
         diagnostic = " ".join(diags[addr])[:2000]
         if not diagnostic:
-            if fallback is None:
-                fallback = " ".join(
-                    line.strip() for line in lines if line.strip() and not _BOILERPLATE.match(line.strip())
+            others = [a for a in order if a != addr and diags[a]]
+            key = " ".join(others)
+            if key not in fallback:
+                fallback[key] = " ".join(
+                    line.strip() for line in lines
+                    if line.strip() and not _BOILERPLATE.match(line.strip())
+                    and not any(other in line.lower() for other in others)
                 )[:1500]
-            diagnostic = fallback
+            diagnostic = fallback[key]
         drafts.append(Draft(address=addr, diagnostic=diagnostic))
     located = {addr for addr in order if diags[addr]}
     return TextBounce(section=section, drafts=drafts, located=located)

@@ -25,10 +25,12 @@ if command -v dpkg-query >/dev/null; then
     [ -d .venv ] || installed python3-venv || missing+=(python3-venv)
     # Only for the tests (tests/run.sh sets it): the console's browser tests drive Debian's
     # chromium; the Postfix access-map test runs postfix's postmap, and tests/test_postfix_rig.py
-    # a throwaway Postfix of its own (own config dir, queue and ports; the system one is untouched).
+    # a throwaway Postfix of its own (own config dir, queue and ports; the system one is untouched);
+    # the retention test runs `bouncewatch prune` under faketime.
     if [ "${BOUNCEWATCH_TEST_DEPS:-}" = 1 ]; then
         installed chromium || missing+=(chromium)
         installed postfix || missing+=(postfix)
+        installed faketime || missing+=(faketime)
     fi
 else  # not Debian: only check that the programs are there
     command -v dovecot >/dev/null || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)

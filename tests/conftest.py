@@ -69,3 +69,13 @@ def database_url(request, tmp_path):
     name = f"bw_test_{uuid.uuid4().hex[:12]}"
     yield fresh_postgres_database(server, name)
     drop_postgres_database(server, name)
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    from .spine import drop_postgres_database, fresh_postgres_database
+
+    name = f"bw_test_{uuid.uuid4().hex[:12]}"
+    yield fresh_postgres_database(postgres_url, name)
+    drop_postgres_database(postgres_url, name)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: sets up what is missing (deploy/bootstrap.sh: Dovecot, Chromium and
-# Postfix (postmap, and a throwaway Postfix the tests start) from Debian's packages, .venv with bouncewatch and its test extras), then
+# The test command: sets up what is missing (deploy/bootstrap.sh: Dovecot, Chromium,
+# Postfix (postmap, and a throwaway Postfix the tests start) and faketime from Debian's packages, .venv with bouncewatch and its test extras), then
 # runs pytest with "$@".
 # Exits with pytest's exit code.
 set -euo pipefail

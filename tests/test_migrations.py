@@ -20,6 +20,8 @@ def check_upgraded() -> None:
     assert (state.soft_count, state.bounces, state.soft_times, state.last_success) == (3, 3, (), None)
     event = store.history("old@example.org")[0]
     assert (event.domain, event.original_message_id, event.counted) == ("example.org", "<orig-1@example.com>", True)
+    # v4: the counted pair lives on the message row too, so it outlives the pruned events
+    assert store.counted_before([("<orig-1@example.com>", "old@example.org")]) == {("<orig-1@example.com>", "old@example.org")}
     # v2 columns are usable after the upgrade
     store.save_states([state.__class__(**{**{f: getattr(state, f) for f in state.__slots__}, "soft_count": 4})])
     assert store.get_state("old@example.org").soft_count == 4
@@ -74,7 +76,7 @@ def test_newer_database_is_refused(tmp_path):
 
 def _v3_database(url: str) -> None:
     """Make the database at `url` a version 3 one holding one message and its event: the
-    current schema less what step 4 adds."""
+    current schema less what steps 4 and 5 add."""
     store.open_database(url)
     db = store.database_proxy.obj
     try:
@@ -82,6 +84,9 @@ def _v3_database(url: str) -> None:
         db.execute_sql("DROP TABLE replay_guard")
         db.execute_sql("ALTER TABLE processed_message DROP COLUMN provider")
         db.execute_sql("ALTER TABLE processed_message DROP COLUMN event_id")
+        db.execute_sql("DROP INDEX processed_message_processed_at")
+        db.execute_sql("ALTER TABLE processed_message DROP COLUMN counted_addresses")
+        db.execute_sql("CREATE INDEX event_original_message_id_address ON event (original_message_id, address)")
         store.Meta.update(value="3").where(store.Meta.key == "schema_version").execute()
         db.execute_sql(
             "INSERT INTO processed_message (fingerprint, mailbox, folder, uidvalidity, uid, outcome, kind, "
@@ -112,8 +117,9 @@ def test_v3_database_upgrades_in_place(engine, tmp_path, request):
         _v3_database(url)
         store.open_database(url)
         try:
-            assert store.schema_version() == store.SCHEMA_VERSION >= 4
+            assert store.schema_version() == store.SCHEMA_VERSION >= 5
             (event,) = store.history("v3@example.org")
+            assert store.counted_before([("<o@x>", "v3@example.org")]) == {("<o@x>", "v3@example.org")}  # step 5
             assert (event.bounce_class, event.message.uid, event.message.provider, event.message.event_id) == ("hard", 7, "", "")
             from bouncewatch.store import outbox
 

@@ -113,6 +113,7 @@ LAZY_COMMANDS = {
     "unblock": ".addresses:unblock_command",
     "delivered": ".addresses:delivered",
     "report": ".addresses:report",
+    "prune": ".retention:prune",
     "export": ".outputs:export",
     "publish": ".outputs:publish",
     "verp": ".outputs:verp",

@@ -13,6 +13,7 @@ import click
 
 from .. import config, store
 from ..rules.addresses import normalise
+from ..store import retention as store_retention
 from ..store.address_views import (
     address_document,
     audit_dict as _audit_dict,
@@ -20,6 +21,7 @@ from ..store.address_views import (
     state_dict as _state_dict,
 )
 from . import EXIT_USAGE, config_option, fail, with_database
+from .retention import describe_size
 
 
 def _when(value: datetime | None) -> str:
@@ -281,6 +283,7 @@ def report(settings: config.Settings, since: str, as_json: bool) -> None:
             for a in alerts
         ],
         "blocked_addresses": store.count_blocked(),
+        **database_facts(),
     }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
@@ -295,3 +298,18 @@ def report(settings: config.Settings, since: str, as_json: bool) -> None:
     click.echo("sender-side alerts:" if alerts else "sender-side alerts: none")
     for a in alerts:
         click.echo(f"  {_when(a.raised_at)} {a.domain}: {a.rejections} rejections ({a.reasons}), last {_when(a.last_at)}")
+    oldest = data["oldest_event"]
+    age = f", {data['oldest_event_age_days']} days ago" if oldest else ""
+    click.echo(f"database: {describe_size(store_retention.database_size())}; oldest event {oldest or 'none'}{age}")
+
+
+def database_facts() -> dict[str, Any]:
+    """How big the database is and how old its oldest event is (for `report`)."""
+    size = store_retention.database_size()
+    oldest = store_retention.oldest_event()
+    return {
+        "database_bytes": size.total_bytes,
+        "database_free_bytes": size.free_bytes,
+        "oldest_event": _when(oldest),
+        "oldest_event_age_days": (store.utcnow() - oldest).days if oldest else None,
+    }

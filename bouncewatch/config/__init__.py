@@ -181,6 +181,30 @@ class PolicySettings(_Section):
         return overrides
 
 
+class RetentionSettings(_Section):
+    """How long the history is kept; each address's state, the audit trail and the folder
+    cursors are kept forever. 0 keeps that kind of row forever."""
+
+    # Bounce events (what `history`, `report` and the console's timeline show) older than this
+    # are removed; the address states they built stay.
+    events_days: Annotated[int, Field(ge=0, le=36500)] = 180
+    # The per-message rows (fingerprint, and which addresses the message counted) that keep a
+    # message, or a second report about the same original message, from counting twice. Kept
+    # longer than the events, so a message moved back into the watched folder by hand months
+    # later is still recognised.
+    messages_days: Annotated[int, Field(ge=0, le=36500)] = 400
+
+    @model_validator(mode="after")
+    def _check(self) -> RetentionSettings:
+        # A message row takes its events with it, so it must not go before them.
+        if self.messages_days and (not self.events_days or self.messages_days < self.events_days):
+            raise ValueError(
+                f"messages_days: must be 0 (keep forever) or at least events_days "
+                f"({self.events_days or 'forever'}): a message's record takes its events with it"
+            )
+        return self
+
+
 class BlocklistSettings(_Section):
     path: Path | None = None  # default: blocklist.txt next to the config file
 
@@ -203,6 +227,7 @@ class Settings(_Section):
     http: HttpSettings = HttpSettings()  # the daemon's HTTP endpoint (config/http.py)
     providers: list[ProviderSettings] = Field(default_factory=list)  # events from sending services
     webhooks: list[WebhookSettings] = Field(default_factory=list)  # events out (config/providers.py)
+    retention: RetentionSettings = RetentionSettings()
     config_dir: Path = Path(".")  # filled by load(); not a file key
 
     @model_validator(mode="after")

@@ -3,10 +3,11 @@
 Each configured mailbox gets a MailboxWorker; the daemon's scheduler runs its `step()` as the
 mailbox's job, so a mailbox that hangs or fails never holds up another. A step takes the
 mailbox's lease (else the mailbox waits as a standby), runs a cycle (or, with `idle = true`,
-keeps the connection and waits in IMAP IDLE), and returns how long to wait before the next
-step: `interval_seconds` after a success, a capped, jittered exponential backoff after a
-failure. Any failure ends that step only: it is logged once, as one structured `cycle_failed`
-event. Nothing a mailbox, the database or the disk does makes the worker, or the daemon, exit.
+keeps the connection and waits in IMAP IDLE), gives the daily prune a few seconds when it is
+due (service/retention.py), and returns how long to wait before the next step:
+`interval_seconds` after a success, a capped, jittered exponential backoff after a failure.
+Any failure ends that step only: it is logged once, as one structured `cycle_failed` event.
+Nothing a mailbox, the database or the disk does makes the worker, or the daemon, exit.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..store.leases import Leases
 from .backoff import Backoff
 from .observers import CycleObserver
 from .pipeline import Parser, process_folders, publish_blocklist, run_cycle
+from .retention import prune_step
 
 log = structlog.get_logger("bouncewatch.worker")
 
@@ -162,9 +164,11 @@ class MailboxWorker:
             if mailbox.idle:
                 return self._idle_session(settings, mailbox)
             started = time.monotonic()
-            summary = run_cycle(settings, mailbox, self._parse, _Guard(self))
+            guard = _Guard(self)
+            summary = run_cycle(settings, mailbox, self._parse, guard)
             self._succeeded(summary.messages)
             self._observe(summary, started)
+            prune_step(settings, guard)  # between this mailbox's cycles, a few seconds at most
             return settings.poll.interval_seconds
         except Exception as exc:  # noqa: BLE001 - every failure is retried, never fatal
             return self._failed(settings, exc)
@@ -191,6 +195,7 @@ class MailboxWorker:
                 publish_blocklist(settings)
                 self._succeeded(summary.messages)
                 self._observe(summary, started)
+                prune_step(settings, guard)
                 if not connection.can_idle():
                     log.warning("idle_unsupported", mailbox=mailbox.name, fallback="polling")
                     return settings.poll.interval_seconds

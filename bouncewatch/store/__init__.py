@@ -210,6 +210,7 @@ _MESSAGE_FIELDS = (
     ProcessedMessage.processed_at,
     ProcessedMessage.provider,
     ProcessedMessage.event_id,
+    ProcessedMessage.counted_addresses,
 )
 
 
@@ -222,7 +223,7 @@ def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, u
     message_rows = [
         (
             m.fingerprint, mailbox, folder, uidvalidity, m.uid, m.outcome, m.kind, m.original_message_id[:998], at,
-            m.provider[:64], m.event_id[:255],
+            m.provider[:64], m.event_id[:255], counted_addresses(m) if m.original_message_id else "",
         )
         for m in messages
     ]
@@ -255,6 +256,13 @@ def record_messages(messages: Sequence[NewMessage], mailbox: str, folder: str, u
         for e in m.events
     ]
     bulk_insert(Event, _EVENT_FIELDS, event_rows)
+
+
+def counted_addresses(message: NewMessage) -> str:
+    """The addresses a message counted, as its row keeps them (see ProcessedMessage)."""
+    return "\n".join(sorted({
+        e.address[:320] for e in message.events if e.counted and e.bounce_class in COUNTING_CLASSES
+    }))
 
 
 def get_cursor(mailbox: str, folder: str) -> tuple[int, int] | None:
@@ -391,21 +399,26 @@ COUNTING_CLASSES = ("hard", "soft", "complaint")
 
 
 def counted_before(pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Of (original Message-ID, address) pairs, those an earlier report already counted."""
-    wanted = sorted({pair for pair in pairs if pair[0]})
+    """Of (original Message-ID, address) pairs, those an earlier report already counted.
+
+    Read from the message rows, which outlive their events (see [retention]).
+    """
+    wanted = {pair for pair in pairs if pair[0]}
+    by_stored_id: dict[str, list[str]] = {}
+    for omid, _address in wanted:
+        by_stored_id.setdefault(omid[:998], []).append(omid)
     found: set[tuple[str, str]] = set()
-    for chunk in _chunks(wanted, 200):
-        ids = list({omid for omid, _ in chunk})
+    for chunk in _chunks(sorted(by_stored_id), 500):
         query = (
-            Event.select(Event.original_message_id, Event.address)
-            .where(
-                Event.original_message_id.in_(ids)
-                & Event.counted
-                & Event.bounce_class.in_(COUNTING_CLASSES)
-            )
+            ProcessedMessage.select(ProcessedMessage.original_message_id, ProcessedMessage.counted_addresses)
+            .where(ProcessedMessage.original_message_id.in_(list(chunk)) & (ProcessedMessage.counted_addresses != ""))
             .tuples()
         )
-        found.update(pair for pair in query if pair in set(chunk))
+        for stored_id, addresses in query:
+            for address in addresses.split("\n"):
+                for omid in by_stored_id[stored_id]:
+                    if (omid, address) in wanted:
+                        found.add((omid, address))
     return found
 
 

@@ -71,8 +71,26 @@ def _v4(db: peewee.Database) -> None:
 
 
 def _v5(db: peewee.Database) -> None:
+    """Retention: the addresses each message counted move onto its row (so a repeat is still
+    recognised once the events are pruned; the events' (original Message-ID, address) index
+    goes), and an index on when a message was processed, to find the rows past retention."""
+    # Plain ALTER TABLE, as in step 4 (the migrator's table copy would cascade into the events).
+    db.execute_sql("ALTER TABLE processed_message ADD COLUMN counted_addresses TEXT NOT NULL DEFAULT ''")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS processed_message_processed_at ON processed_message (processed_at)")
+    joined = (
+        "string_agg(e.address, chr(10))" if isinstance(db, peewee.PostgresqlDatabase) else "group_concat(e.address, char(10))"
+    )
+    db.execute_sql(
+        f"UPDATE processed_message SET counted_addresses = COALESCE((SELECT {joined} FROM event e "
+        "WHERE e.message_id = processed_message.id AND e.counted AND e.bounce_class IN ('hard', 'soft', 'complaint')), '') "
+        "WHERE original_message_id != ''"
+    )
+    db.execute_sql("DROP INDEX IF EXISTS event_original_message_id_address")
+
+
+def _v6(db: peewee.Database) -> None:
     """Console sessions kept server-side: a new table (console_session), created after the steps."""
 
 
-STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5}
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
 ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3,)  # steps whose work create_tables misses

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import peewee
 from playhouse.db_url import connect
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 database_proxy = peewee.DatabaseProxy()
 DatabaseError = peewee.PeeweeException  # what the layers above catch: locked, unreachable, restarted
 DatabaseProxy = peewee.DatabaseProxy
@@ -69,11 +69,15 @@ class ProcessedMessage(_Model):
     outcome = peewee.CharField(max_length=16)
     kind = peewee.CharField(default="", max_length=32)
     original_message_id = peewee.CharField(default="", max_length=998, index=True)
-    processed_at = peewee.DateTimeField()
+    processed_at = peewee.DateTimeField(index=True)  # v5: the index finds the rows past retention
     # v4: a report from a sending service rather than a mailbox: the provider ("ses", "mailgun",
     # "api:crm", ...) and its own event id (the fingerprint is a hash of both); "" for mail.
     provider = peewee.CharField(default="", max_length=64)
     event_id = peewee.CharField(default="", max_length=255)
+    # v5: the addresses this message counted, newline-joined (an address in the ledger's
+    # spelling never holds a newline): a later report about the same original message and
+    # recipient is then a repeat for as long as this row is kept, after its events are gone.
+    counted_addresses = peewee.TextField(default="")
 
 
 class Event(_Model):
@@ -95,10 +99,7 @@ class Event(_Model):
     sender_side = peewee.BooleanField(default=False)
 
     class Meta:
-        indexes = (
-            (("original_message_id", "address"), False),
-            (("domain", "sender_side", "at"), False),
-        )
+        indexes = ((("domain", "sender_side", "at"), False),)
 
 
 class FolderCursor(_Model):
@@ -197,6 +198,9 @@ def open_database(url: str) -> peewee.Database:
         db = connect(
             url,
             pragmas={
+                # Takes effect only on a file without tables (a new one) or at the next VACUUM:
+                # pages freed by pruning can then be handed back to the file system in steps.
+                "auto_vacuum": "incremental",
                 "journal_mode": "wal",
                 "synchronous": "full",
                 "foreign_keys": 1,

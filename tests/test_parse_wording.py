@@ -225,21 +225,21 @@ def test_words_that_look_alike(text: str) -> None:
     assert not matches("expired", fold(text))
 
 
-def _text_bounce(body: str) -> bytes:
+def _bounce(body: str, subject: str = "Mail delivery failed") -> bytes:
+    """A bounce in no standard layout: a mailer daemon's plain text, UTF-8."""
     return (
-        "From: MAILER-DAEMON@mail.example.de\r\n"
-        "To: sender@example.org\r\n"
-        "Subject: Unzustellbar: Ihre Nachricht\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
+        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
+        f"Subject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
     ).encode("utf-8")
 
 
 def test_german_text_bounce_end_to_end() -> None:
     """A German bounce in no standard layout gives the recipient with reason userunknown and a pseudo status."""
-    raw = _text_bounce(
+    raw = _bounce(
         "Ihre Nachricht konnte nicht zugestellt werden.\r\n\r\n"
-        "<niemand@example.de>: host mx.example.de said: 550 Benutzer unbekannt (in reply to RCPT TO command)\r\n"
+        "<niemand@example.de>: host mx.example.de said: 550 Benutzer unbekannt (in reply to RCPT TO command)\r\n",
+        subject="Unzustellbar: Ihre Nachricht",
     )
     records = parse_message(raw).records
     assert [(r.address, r.reason) for r in records] == [("niemand@example.de", "userunknown")]
@@ -275,9 +275,7 @@ def test_stage_words(text: str, command: str) -> None:
 
 def test_qmail_recipient_refusal_is_userunknown() -> None:
     """qmail's 'does not like recipient' puts an unknown-user reply at RCPT: userunknown, not filtered."""
-    raw = (
-        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
-        "Subject: failure notice\r\n\r\n"
+    raw = _bounce(
         "Hi. This is the qmail-send program at mail.example.org.\r\n"
         "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
         "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
@@ -285,8 +283,9 @@ def test_qmail_recipient_refusal_is_userunknown() -> None:
         "192.0.2.7 does not like recipient.\r\n"
         "Remote host said: 550 nobody@example.net... No such user\r\n"
         "Giving up on 192.0.2.7.\r\n\r\n"
-        "--- Below this line is a copy of the message.\r\n"
-    ).encode()
+        "--- Below this line is a copy of the message.\r\n",
+        subject="failure notice",
+    )
     records = parse_message(raw).records
     assert [(r.address, r.reason) for r in records] == [("nobody@example.net", "userunknown")]
 
@@ -303,27 +302,23 @@ def test_qmail_recipient_refusal_is_userunknown() -> None:
 )
 def test_error_in_the_paragraph_after_the_statement(error: str, reason: str, status: str) -> None:
     """'There was an error delivering your mail to <a@b>.' then a blank line then the error: the error is read."""
-    raw = (
-        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
-        "Subject: Mail delivery failed\r\n\r\n"
+    raw = _bounce(
         "This is the mail agent at mail.example.org.\r\n\r\n"
         "There was an error delivering your mail to <someone@example.net>.\r\n\r\n"
         f"{error}\r\n\r\n"
         "Message headers follow.\r\n\r\n"
         "Received: from sender (uid 0)\r\nSubject: hello\r\nTo: <someone@example.net>\r\n"
-    ).encode()
+    )
     (record,) = parse_message(raw).records
     assert (record.address, record.reason, record.status) == ("someone@example.net", reason, status)
 
 
 def test_paragraph_after_a_statement_that_says_why_is_not_taken() -> None:
     """When the line naming the address already gives the error, the next paragraph is left alone."""
-    raw = (
-        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
-        "Subject: Mail delivery failed\r\n\r\n"
+    raw = _bounce(
         "<someone@example.net>: 550 5.2.2 mailbox full, message refused by the server\r\n\r\n"
         "We will not retry; the message below is spam detected by our own filter.\r\n"
-    ).encode()
+    )
     (record,) = parse_message(raw).records
     assert record.reason == "mailboxfull"
     assert "spam" not in record.diagnostic
@@ -393,19 +388,12 @@ def test_retries_ended_reads_as_expired() -> None:
     assert reason_for(Evidence(status="4.4.2", diagnostic=text, reply_code="421")) == "expired"
 
 
-def _one_report(lines: str) -> bytes:
-    return (
-        "From: MAILER-DAEMON@mail.example.org\r\nTo: sender@example.org\r\n"
-        "Subject: Undeliverable mail\r\n\r\n" + lines + "\r\n--- Below this line is a copy of the message.\r\n"
-    ).encode()
-
-
 def test_reason_from_the_whole_report_about_one_recipient() -> None:
     """A report about one recipient whose own line says nothing gives the reason its text states elsewhere."""
-    raw = _one_report(
+    raw = _bounce(
         "Your message cannot be delivered to the following recipients:\r\n\r\n"
         "  Recipient address: someone@example.net\r\n"
-        "  Reason: recipient reached disk quota\r\n"
+        "  Reason: recipient reached disk quota\r\n\r\n--- Below this line is a copy of the message.\r\n"
     )
     (record,) = parse_message(raw).records
     assert (record.address, record.reason) == ("someone@example.net", "mailboxfull")
@@ -413,10 +401,10 @@ def test_reason_from_the_whole_report_about_one_recipient() -> None:
 
 def test_reason_is_not_borrowed_between_recipients() -> None:
     """With two recipients, one whose line gives no reason does not take the other's."""
-    raw = _one_report(
+    raw = _bounce(
         "Your message cannot be delivered to the following recipients:\r\n\r\n"
         "<first@example.net>: mailbox full\r\n\r\n"
-        "<second@example.net>:\r\n"
+        "<second@example.net>:\r\n\r\n--- Below this line is a copy of the message.\r\n"
     )
     records = {r.address: r.reason for r in parse_message(raw).records}
     assert records["first@example.net"] == "mailboxfull"
@@ -434,3 +422,21 @@ def test_reason_is_not_borrowed_between_recipients() -> None:
 def test_reasons_outside_the_recipients_server(evidence: Evidence, reason: str) -> None:
     """A suppression by the sender's own provider or a failed TLS handshake is said as such, not as the address."""
     assert reason_for(evidence) == reason
+
+
+def test_local_delivery_agent_refusal_is_userunknown() -> None:
+    """sendmail's mail.local refusing an unknown user is userunknown: no SMTP DATA stage to filter at."""
+    assert find_command("----- Transcript of session follows ----- mail.local: unknown user: bob") == "LOCAL"
+    text = "mail.local: unknown user: bob 554 <bob@example.net>... Service unavailable"
+    assert reason_for(Evidence(status="5.5.0", diagnostic=text, command="LOCAL")) == "userunknown"
+
+
+def test_user_unknown_next_to_a_disabled_account_is_suspend() -> None:
+    """'550 user unknown' in a report that also says the account is disabled does not block at once."""
+    raw = _bounce(
+        "The user(s) account is disabled.\r\n\r\n"
+        "<someone@example.net>: 550 user unknown (in reply to RCPT TO command)\r\n",
+        subject="Mail System Error - Returned Mail",
+    )
+    (record,) = parse_message(raw).records
+    assert record.reason == "suspend"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..records import BounceRecord
-from .reasons import Evidence, matches, reason_for, status_reason
+from .reasons import Evidence, fold, matches, reason_for, status_reason
 from .status import find_reply_code, find_status, is_status, is_temporary, pseudo_status
 
 _SPECIFIC = re.compile(r"\A[45]\.[1-9]\.[1-9]\Z")
@@ -98,11 +98,19 @@ _STAGE_NAMES = {
 }
 
 
+# A local delivery agent speaking (sendmail's mail.local): no SMTP dialogue, so no DATA stage
+# at which a refusal could be a content filter's.
+_LOCAL_AGENT = re.compile(r"\bmail\.local: ", re.I)
+
+
 def find_command(text: str) -> str:
-    """The SMTP command an error answered, from phrases like 'in reply to RCPT TO command'."""
+    """The SMTP command an error answered, from phrases like 'in reply to RCPT TO command';
+    ``LOCAL`` when a local delivery agent refused the mail."""
     echoed = _ECHOED_COMMAND.findall(text) if ">>>" in text else None
     if echoed:
         return _UPPER_NAMES.get(echoed[-1].upper(), "")
+    if "mail.local" in text and _LOCAL_AGENT.search(text):
+        return "LOCAL"
     match = _COMMAND.search(text)
     if match:
         return _COMMAND_NAMES.get(match.group(1).lower(), "")
@@ -168,6 +176,10 @@ def finalize(draft: Draft) -> BounceRecord:
         reason = _decided_by_the_mta(diagnostic, status)
     if reason in _VAGUE and draft.context:
         reason = _reason_in_context(draft, status, action) or reason
+    elif reason == "userunknown" and draft.context and matches("suspend", fold(draft.context)):
+        # "550 user unknown" next to "the account is disabled": many servers refuse a disabled
+        # account so; the account exists, and the block at once must wait
+        reason = "suspend"
     if reason in _QUIET_REASONS:
         if reason != "delivered":
             reply = ""

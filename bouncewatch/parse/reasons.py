@@ -289,7 +289,7 @@ class Evidence:
     diagnostic: str = ""  # lowercased by reason_for
     action: str = ""
     reply_code: str = ""
-    command: str = ""  # SMTP command the error answered: CONN, EHLO, MAIL, RCPT, DATA
+    command: str = ""  # SMTP command the error answered: CONN, EHLO, MAIL, RCPT, DATA; LOCAL: local delivery
     diag_type: str = "SMTP"  # the Diagnostic-Code type: SMTP, X-UNIX, X-POSTFIX, ...
     hint: str = ""  # a reason the format itself states, if any
     rhost: str = ""  # the remote MTA that answered, lowercased
@@ -323,7 +323,7 @@ def _holds(reason: str, ev: Evidence, text: str, sname: str) -> bool:
             return False
         if sname == "userunknown":
             return not any(matches(r, text) for r in _USERUNKNOWN_PREEMPTED_BY)
-        return ev.command == "RCPT" and matches(reason, text)
+        return ev.command in ("RCPT", "LOCAL") and matches(reason, text)
     if reason == "filtered":
         if sname == "suspend":
             return False

@@ -498,8 +498,8 @@ WORDING: dict[str, Wording] = {
             "user has exceeded quota, bouncing mail", "user has too many messages on the server",
             "user is over quota", "user is over the quota", "user over quota", "user over quota. (#5.1.1)",
             "was automatically rejected: quota exceeded", "would be over the allowed quota", "inbox is full",
-            "mailbox is over", "overquota", "over quota", "exceeded * quota", "exceeds * quota", "reached * quota",
-            "reached * storage limit",
+            "mailbox is over", "overquota", "diskspace quota", "disk space quota", "over quota", "exceeded * quota",
+            "exceeds * quota", "reached * quota", "reached * storage limit",
         ),
         de=(
             "postfach ist voll", "postfach voll", "mailbox ist voll", "mailbox voll", "postfach * voll",

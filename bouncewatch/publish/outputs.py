@@ -28,6 +28,10 @@ blocked: hard | complaint | soft-limit | manual):
   access_map_reject_code (554 by default). The reason is cut to printable ASCII on one line
   (an SMTP reply); an address that cannot be a map key (whitespace in a quoted local part,
   a leading "#") is left out and logged.
+
+An address with a character that is not printable (a tab, a line separator, a bidirectional
+override: what 0.1.0 let through in a quoted local part) is left out of every output and
+logged: one line of a file is one address, whatever reads it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import structlog
 from .. import store
 from ..config import Settings
 from ..config.outputs import resolve
+from ..rules.addresses import printable
 from ..rules.ledger import block_class
 from ..store import blocklist_index
 from .files import AtomicFile, ShrinkRefused
@@ -114,9 +119,20 @@ def to_row(values: tuple) -> Row:
     )
 
 
+def publishable(rows: Iterable[tuple]) -> Iterator[Row]:
+    """Rows of store.BLOCKED_ROW_FIELDS tuples → Row, leaving out (and logging) an address that
+    is not printable."""
+    for values in rows:
+        if printable(values[0]):
+            yield to_row(values)
+        else:
+            log.warning("output_address_skipped", address=values[0].encode("unicode_escape").decode("ascii")[:340],
+                        reason="not printable (a control or invisible character)")
+
+
 def stored_rows() -> Iterator[Row]:
     """Every blocked address from the open database, sorted, streamed."""
-    return (to_row(values) for values in store.blocked_rows())
+    return publishable(store.blocked_rows())
 
 
 def _fields(row: Row) -> list[object]:
@@ -359,8 +375,12 @@ def render_index(renderings: list[Rendering], progress: Callable[[int], None] | 
 
 def entry_lines(values: tuple) -> list[str]:
     """A blocked row (store.BLOCKED_ROW_FIELDS) as its line in each format of the blocklist
-    index (store/blocklist_index.FORMATS); "" where a format leaves the address out."""
-    row = to_row(values)
+    index (store/blocklist_index.FORMATS); "" where a format leaves the address out (every
+    format, for an address that is not printable: see `publishable`)."""
+    rows = list(publishable([values]))
+    if not rows:
+        return [""] * len(blocklist_index.FORMATS)
+    row = rows[0]
     renderers = getattr(_line_renderers, "by_format", None)
     if renderers is None:  # one set per thread: the CSV renderer keeps a buffer
         renderers = _line_renderers.by_format = {name: make() for name, make in RENDERERS.items()}

@@ -7,7 +7,7 @@ order, so publishing a million addresses streams text the database already holds
   its own format only; each clustered by address (SQLite: WITHOUT ROWID; PostgreSQL: the
   primary key in "C" collation: byte order, like Python's sort).
 - `blocklist_change`: addresses whose lines may be stale, written by triggers on `address`
-  (schema step 6) for every insert, update or delete of a row that is or was blocked, whoever
+  (schema step 7) for every insert, update or delete of a row that is or was blocked, whoever
   writes it: the pipeline, a manual action, an operator's SQL. `refresh` re-renders those.
 - `meta.blocklist_generation`: bumped by the same triggers when an address joins or leaves the
   blocked set, so a publisher knows without reading the set whether it changed.
@@ -33,7 +33,7 @@ def table(format: str) -> str:
 
 
 class BlocklistChange(_Model):
-    """Created by schema step 6, with the tables of lines and the triggers."""
+    """Created by schema step 7, with the tables of lines and the triggers."""
 
     address = peewee.CharField(max_length=320)
 

@@ -88,6 +88,11 @@ def _v5(db: peewee.Database) -> None:
     db.execute_sql("DROP INDEX IF EXISTS event_original_message_id_address")
 
 
+def _v6(db: peewee.Database) -> None:
+    """Console sessions kept server-side: a new table (console_session), created after the steps."""
+
+
+
 _FORMATS = ("text", "csv", "json", "postfix")  # store/blocklist_index.FORMATS, as of this step
 _SQLITE_BLOCKLIST_INDEX = (
     *(f"CREATE TABLE IF NOT EXISTS blocklist_{f} (address TEXT NOT NULL PRIMARY KEY, line TEXT NOT NULL) "
@@ -130,7 +135,7 @@ _POSTGRES_BLOCKLIST_INDEX = (
 )
 
 
-def _v6(db: peewee.Database) -> None:
+def _v7(db: peewee.Database) -> None:
     """The blocklist index (store/blocklist_index.py): a table of rendered lines per output
     format, the change marks and generation the triggers on `address` keep. Every address blocked now
     is marked, so the first publish renders them all once."""
@@ -143,5 +148,5 @@ def _v6(db: peewee.Database) -> None:
     db.execute_sql("INSERT INTO blocklist_change (address) SELECT address FROM address WHERE blocked")
 
 
-STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
-ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3, _v6)  # steps whose work create_tables misses
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3, _v7)  # steps whose work create_tables misses

@@ -218,7 +218,7 @@ def run(settings: config.Settings) -> None:
     from ..service.daemon import run as run_daemon
 
     def endpoint_factory(settings: config.Settings, health: Any) -> Any:
-        # Flask, waitress, prometheus_client: imported only when [http] is enabled.
+        # Flask, Hypercorn, prometheus_client: imported only when [http] is enabled.
         from ..web.server import HttpService
 
         return HttpService(settings, health)

@@ -22,6 +22,10 @@ blocked: hard | complaint | soft-limit | manual):
   access_map_reject_code (554 by default). The reason is cut to printable ASCII on one line
   (an SMTP reply); an address that cannot be a map key (whitespace in a quoted local part,
   a leading "#") is left out and logged.
+
+An address with a character that is not printable (a tab, a line separator, a bidirectional
+override: what 0.1.0 let through in a quoted local part) is left out of every output and
+logged: one line of a file is one address, whatever reads it.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import structlog
 from .. import store
 from ..config import Settings
 from ..config.outputs import resolve
+from ..rules.addresses import printable
 from ..rules.ledger import block_class
 from .files import AtomicFile, ShrinkRefused
 
@@ -106,9 +111,20 @@ def to_row(values: tuple) -> Row:
     )
 
 
+def publishable(rows: Iterable[tuple]) -> Iterator[Row]:
+    """Rows of store.BLOCKED_ROW_FIELDS tuples → Row, leaving out (and logging) an address that
+    is not printable."""
+    for values in rows:
+        if printable(values[0]):
+            yield to_row(values)
+        else:
+            log.warning("output_address_skipped", address=values[0].encode("unicode_escape").decode("ascii")[:340],
+                        reason="not printable (a control or invisible character)")
+
+
 def stored_rows() -> Iterator[Row]:
     """Every blocked address from the open database, sorted, streamed."""
-    return (to_row(values) for values in store.blocked_rows())
+    return publishable(store.blocked_rows())
 
 
 def _fields(row: Row) -> list[object]:

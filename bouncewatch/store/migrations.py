@@ -88,5 +88,9 @@ def _v5(db: peewee.Database) -> None:
     db.execute_sql("DROP INDEX IF EXISTS event_original_message_id_address")
 
 
-STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5}
+def _v6(db: peewee.Database) -> None:
+    """Console sessions kept server-side: a new table (console_session), created after the steps."""
+
+
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
 ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3,)  # steps whose work create_tables misses

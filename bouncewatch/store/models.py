@@ -3,8 +3,8 @@
 Tables: addresses (the ledger state of each address), processed messages (a fingerprint per
 message, so none counts twice; also one row per event a sending service reported, keyed by the
 service's event id), bounce events, folder cursors, moves still owed, sender-side alerts, the
-audit trail of manual actions, the webhook outbox, and the replay guard of signed provider
-requests; `meta` holds the schema version.
+audit trail of manual actions, console sign-in sessions, the webhook outbox, and the replay
+guard of signed provider requests; `meta` holds the schema version.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import peewee
 from playhouse.db_url import connect
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 database_proxy = peewee.DatabaseProxy()
 DatabaseError = peewee.PeeweeException  # what the layers above catch: locked, unreachable, restarted
 DatabaseProxy = peewee.DatabaseProxy
@@ -169,6 +169,16 @@ class ReplayGuard(_Model):
     seen_at = peewee.DateTimeField(index=True)
 
 
+class ConsoleSession(_Model):
+    """A console sign-in (store/console_sessions.py): the sha256 of the cookie's token, never the token."""
+
+    token_hash = peewee.CharField(primary_key=True, max_length=64)
+    user = peewee.CharField(max_length=64, index=True)
+    credential = peewee.CharField(max_length=64)  # fingerprint of the user's password hash at sign-in
+    created_at = peewee.DateTimeField()
+    expires_at = peewee.DateTimeField(index=True)
+
+
 MODELS: tuple[type[_Model], ...] = (
     Meta,
     Address,
@@ -180,6 +190,7 @@ MODELS: tuple[type[_Model], ...] = (
     Audit,
     WebhookDelivery,
     ReplayGuard,
+    ConsoleSession,
 )
 def open_database(url: str) -> peewee.Database:
     """Connect to the URL's database, create or upgrade the schema, bind the models."""

@@ -57,6 +57,20 @@ def deployment(request, dovecot, tmp_path):
     drop_postgres_database(server_url, name)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """An empty SQLite file or a fresh PostgreSQL database."""
+    from .spine import drop_postgres_database, fresh_postgres_database
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/state.db"
+        return
+    server = request.getfixturevalue("postgres_url")
+    name = f"bw_test_{uuid.uuid4().hex[:12]}"
+    yield fresh_postgres_database(server, name)
+    drop_postgres_database(server, name)
+
+
 @pytest.fixture
 def postgres_database(postgres_url):
     """The URL of a fresh, empty PostgreSQL database, dropped after the test."""

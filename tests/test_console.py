@@ -56,14 +56,17 @@ def test_open_network_console_is_a_config_error(tmp_path):
 
 
 def test_non_loopback_listener_refuses_the_unauthenticated(tmp_path):
-    """Listening on a non-loopback address: no page without a user; sign-in sets a Secure, HttpOnly, SameSite=Strict cookie."""
+    """Listening on a non-loopback address: no page without a user (a GET goes to sign-in, a POST gets 401 with or without a CSRF token); sign-in sets a Secure, HttpOnly, SameSite=Strict cookie."""
     write_user(tmp_path / "users", "reviewer", "correct horse")
     client = _client(_settings(tmp_path, 'listen = "192.0.2.10:9117"\nusers_file = "users"'))
     remote = {"REMOTE_ADDR": "198.51.100.7"}
     response = client.get("/blocked", environ_base=remote)
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=/blocked")
-    assert client.post("/action", data={"address": "a@b.org", "action": "unblock", "reason": "x"}, environ_base=remote).status_code in (400, 401)
+    action = {"address": "a@b.org", "action": "unblock", "reason": "x"}
+    assert client.post("/action", data=action, environ_base=remote).status_code == 401
     login = client.get("/login", environ_base=remote)
+    with_token = client.post("/action", data={**action, "csrf_token": _token(login.data)}, environ_base=remote)
+    assert with_token.status_code == 401, "a valid CSRF token is no sign-in"
     wrong = client.post("/login", data={"username": "reviewer", "password": "nope", "csrf_token": _token(login.data)}, environ_base=remote)
     assert wrong.status_code == 401
     good = client.post("/login", data={"username": "reviewer", "password": "correct horse", "csrf_token": _token(login.data), "next": "//evil.example/"}, environ_base=remote)
@@ -263,11 +266,11 @@ def test_browser_review_session(dovecot, tmp_path):
 
 
 def test_real_non_loopback_listener_refuses_the_unauthenticated(dovecot, tmp_path):
-    """A daemon whose console listens on all addresses sends an unauthenticated request to sign-in, and refuses an action."""
+    """A daemon whose console listens on all addresses sends an unauthenticated request to sign-in, and refuses an action with 401, with or without a CSRF token."""
     write_user(tmp_path / "users", "reviewer", "correct horse")
     port = _free_port()
-    http = f'[http]\nenabled = true\nconsole = true\nlisten = "0.0.0.0:{port}"\nusers_file = "users"\n'
-    cfg = write_config(tmp_path / "bouncewatch.toml", dovecot, f"sqlite:///{tmp_path}/state.db", extra=http)
+    section = f'[http]\nenabled = true\nconsole = true\nlisten = "0.0.0.0:{port}"\nusers_file = "users"\n'
+    cfg = write_config(tmp_path / "bouncewatch.toml", dovecot, f"sqlite:///{tmp_path}/state.db", extra=section)
     daemon = RunningDaemon(cfg, tmp_path / "run.log")
     no_redirects = urllib.request.build_opener(_NoRedirect)
     try:
@@ -276,10 +279,17 @@ def test_real_non_loopback_listener_refuses_the_unauthenticated(dovecot, tmp_pat
         with pytest.raises(urllib.error.HTTPError) as sent_away:
             no_redirects.open(f"http://127.0.0.1:{port}/blocked", timeout=5)
         assert sent_away.value.code == 302 and sent_away.value.headers["Location"].startswith("/login")
-        action = urllib.parse.urlencode({"address": "a@example.org", "action": "block", "reason": "x"}).encode()
+        fields = {"address": "a@example.org", "action": "block", "reason": "x"}
         with pytest.raises(urllib.error.HTTPError) as refused:
-            no_redirects.open(f"http://127.0.0.1:{port}/action", action, timeout=5)
-        assert refused.value.code in (400, 401, 403)
+            no_redirects.open(f"http://127.0.0.1:{port}/action", urllib.parse.urlencode(fields).encode(), timeout=5)
+        assert refused.value.code == 401
+        # With the CSRF token of a fresh (not signed-in) session: still refused as unauthenticated.
+        jar = http.cookiejar.CookieJar()
+        session = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+        token = _token(session.open(f"http://127.0.0.1:{port}/login", timeout=5).read())
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            session.open(f"http://127.0.0.1:{port}/action", urllib.parse.urlencode({**fields, "csrf_token": token}).encode(), timeout=5)
+        assert refused.value.code == 401
     finally:
         assert daemon.stop() == 0
 

@@ -18,6 +18,7 @@ from bouncewatch.config import BlocklistSettings
 from bouncewatch.parse import parse_message
 from bouncewatch.service.daemon import Daemon
 from bouncewatch.service.pipeline import run_cycle
+from bouncewatch.service.publisher import Publisher
 from bouncewatch.service.worker import MailboxWorker
 from bouncewatch.store.leases import FileLeases
 from bouncewatch.testing import samples
@@ -47,9 +48,16 @@ def _settings(tmp_path: Path, dovecot: ThrowawayDovecot, url: str, **kwargs) -> 
 
 
 def _worker(tmp_path: Path, settings: config.Settings, **kwargs) -> MailboxWorker:
+    kwargs.setdefault("publisher", Publisher())  # this test's own: nothing held over from another
     return MailboxWorker(
         settings, settings.mailboxes[0], FileLeases(tmp_path), threading.Event(), rand=lambda: 0.0, **kwargs
     )
+
+
+def _publishing_at_once(settings: config.Settings) -> config.Settings:
+    """The settings with every publish written at once (min_interval_seconds = 0)."""
+    blocklist = settings.blocklist.model_copy(update={"min_interval_seconds": 0})
+    return settings.model_copy(update={"blocklist": blocklist})
 
 
 def _failures(logs: list[dict]) -> list[dict]:
@@ -124,10 +132,10 @@ def test_unwritable_blocklist_is_retried(fast_dovecot, database, tmp_path):
     from bouncewatch.web.metrics import Metrics
 
     fast_dovecot.deliver(USER, [samples.dsn("hard@example.org")])
-    settings = _settings(tmp_path, fast_dovecot, database)
+    settings = _publishing_at_once(_settings(tmp_path, fast_dovecot, database))
     (tmp_path / "not-a-dir").write_text("")
     unwritable = tmp_path / "not-a-dir" / "b.txt"
-    broken = settings.model_copy(update={"blocklist": BlocklistSettings(path=unwritable)})
+    broken = settings.model_copy(update={"blocklist": BlocklistSettings(path=unwritable, min_interval_seconds=0)})
     metrics = Metrics(["bounces"])
     worker = _worker(tmp_path, broken, observer=metrics)
     with capture_logs() as logs:
@@ -154,7 +162,7 @@ def test_shrink_refusal_shows_in_health_and_metrics(fast_dovecot, database, tmp_
     and in the metrics (refused 1, vanishing addresses counted) until it is resolved."""
     from bouncewatch.web.metrics import Metrics
 
-    settings = _settings(tmp_path, fast_dovecot, database)
+    settings = _publishing_at_once(_settings(tmp_path, fast_dovecot, database))
     blocklist = tmp_path / "blocklist.txt"
     blocklist.write_text("".join(f"old{i}@example.org\n" for i in range(4)))
     fast_dovecot.deliver(USER, [samples.dsn(f"new{i}@example.org") for i in range(4)])

@@ -38,7 +38,7 @@ LIBRARY_ROOMS = {
     "flask": "web",
     "flask_wtf": "web",
     "werkzeug": "web",
-    "waitress": "web",
+    "hypercorn": "web",
     "prometheus_client": "web",
     "click": "cli",
     "cryptography": "providers",

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -31,8 +30,6 @@ from bouncewatch.publish.outputs import (
     stored_rows,
 )
 from bouncewatch.records import AddressState
-
-from .spine import drop_postgres_database, fresh_postgres_database
 
 T0 = datetime(2025, 1, 31, 12, 0, 0)
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -390,18 +387,6 @@ def test_config_errors_name_the_key(tmp_path, text, message):
 ORDER_TRAP = ["ab@x.org", "a.b@x.org", "a_b@x.org", "a-b@x.org", "Z@x.org".lower(), "a+b@x.org", "ä@x.org"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """An empty SQLite file or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/state.db"
-        return
-    server = request.getfixturevalue("postgres_url")
-    name = f"bw_test_{uuid.uuid4().hex[:12]}"
-    yield fresh_postgres_database(server, name)
-    drop_postgres_database(server, name)
-
-
 def seed(url: str, addresses: list[str]) -> None:
     store.open_database(url)
     try:
@@ -470,3 +455,18 @@ def test_publish_command_and_force(tmp_path):
     assert len(json.loads((tmp_path / "list.json").read_text())["addresses"]) == 10
     assert run("--force").returncode == 0
     assert (tmp_path / "blocklist.txt").read_text() == "u1@x.org\n"
+
+
+def test_unprintable_address_never_reaches_an_output(database_url, tmp_path):
+    """An address with a tab or a line separator in it (stored by 0.1.0) is left out of the blocklist and every output, and logged."""
+    hostile = ['"a\tb"@x.org', "c\u2028d@x.org", '"e\x1bf"@x.org']
+    seed(database_url, ["good@x.org", *hostile])
+    store.open_database(database_url)
+    try:
+        with capture_logs() as logs:
+            got = [r.address for r in stored_rows()]
+    finally:
+        store.close_database()
+    assert got == ["good@x.org"]
+    assert sum(1 for e in logs if e["event"] == "output_address_skipped") == len(hostile)
+    assert all("\t" not in e["address"] for e in logs)

@@ -440,3 +440,16 @@ def test_user_unknown_next_to_a_disabled_account_is_suspend() -> None:
     )
     (record,) = parse_message(raw).records
     assert record.reason == "suspend"
+
+
+def test_text_in_another_charset_of_the_same_script_is_read() -> None:
+    """A Japanese bounce labelled ISO-2022-JP but written in EUC-JP (as Japanese carriers send) is
+    decoded, so its words count: 'the mailbox is full' gives mailboxfull."""
+    body = "送信先のメールボックスが一杯のため、送信できませんでした。\r\n\r\n<someone@example.jp>\r\n"
+    raw = (
+        b"From: MAILER-DAEMON@mail.example.jp\r\nTo: sender@example.org\r\nSubject: Returned mail\r\n"
+        b'Content-Type: text/plain; charset="ISO-2022-JP"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'
+        + body.encode("euc-jp")
+    )
+    (record,) = parse_message(raw).records
+    assert (record.address, record.reason) == ("someone@example.jp", "mailboxfull")

@@ -174,8 +174,10 @@ def poll(settings: config.Settings) -> None:
     Example:
       bouncewatch poll -c /etc/bouncewatch.toml
     """
-    from ..service.pipeline import process_mailbox, publish_results
-    from ..service.worker import EXPECTED_FAULTS, describe_fault
+    from .. import store
+    from ..service.faults import EXPECTED_FAULTS, describe_fault
+    from ..service.pipeline import process_mailbox
+    from ..service.publisher import PUBLISHER
 
     if not settings.mailboxes:
         fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
@@ -188,15 +190,14 @@ def poll(settings: config.Settings) -> None:
             click.echo(f"{mailbox.name}: failed: {reason}")
             failures.append(f"mailbox {mailbox.name}: {reason}")
             _drop_connection()  # a broken database connection must not fail the next mailbox too
-    try:
-        results = publish_results(settings)
+    try:  # the outputs are written once, after every mailbox
+        PUBLISHER.publish_if_changed(settings)
+        count = next((r.published for r in PUBLISHER.last_results if r.spec.path == settings.blocklist_path), None)
+        click.echo(f"blocklist: {settings.blocklist_path} ({store.count_blocked() if count is None else count} addresses)")
     except EXPECTED_FAULTS as exc:
         reason = describe_fault(exc)
         click.echo(f"blocklist: not published: {reason}")
         failures.append(f"publishing: {reason}")
-    else:
-        count = next((r.published for r in results if r.spec.path == settings.blocklist_path), 0)
-        click.echo(f"blocklist: {settings.blocklist_path} ({count} addresses)")
     if settings.webhooks:
         try:
             _send_webhooks(settings)
@@ -244,7 +245,7 @@ def run(settings: config.Settings) -> None:
     from ..service.daemon import run as run_daemon
 
     def endpoint_factory(settings: config.Settings, health: Any) -> Any:
-        # Flask, waitress, prometheus_client: imported only when [http] is enabled.
+        # Flask, Hypercorn, prometheus_client: imported only when [http] is enabled.
         from ..web.server import HttpService
 
         return HttpService(settings, health)

@@ -4,14 +4,23 @@
     enabled = true
     listen = "127.0.0.1:9117"      # host:port; "[::1]:9117" for IPv6; loopback unless written
     token_file = "/etc/bouncewatch/http.token"   # optional: bearer token for the /v1 routes
+    allowed_hosts = ["bouncewatch.example.com"]  # Host names besides listen's and loopback's
+    max_body_bytes = 65536         # a larger request body is refused (413) before it is read
+    header_timeout_seconds = 10    # to send the request line and headers (and idle keep-alive)
+    body_timeout_seconds = 30      # to send the whole body
+    write_timeout_seconds = 30     # a client that takes no part of a response for this long is dropped
+    v1_open_to_network = false     # true: /v1 answers clients off loopback without token_file
+    session_hours = 12             # a console sign-in lasts this long, however it is used
 
 A non-loopback `listen` is only ever what the file says (the default is loopback); without a
-token the daemon logs a warning for it at start.
+token the daemon logs a warning for it at start, and /v1 refuses clients that are not on
+loopback unless `v1_open_to_network = true`.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,16 +30,20 @@ if TYPE_CHECKING:
     from . import Settings
 
 DEFAULT_LISTEN = "127.0.0.1:9117"
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
 def is_loopback(host: str) -> bool:
     """True for localhost and loopback addresses, where plain IMAP cannot be overheard."""
-    if host.lower() in {"localhost", "localhost.localdomain"}:
+    if host.lower().rstrip(".") in LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+HOST_NAME = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?|\[[0-9a-f:.]+\]")
 
 
 def split_listen(listen: str) -> tuple[str, int]:
@@ -68,9 +81,30 @@ class HttpSettings(BaseModel):
     trusted_user_header: str | None = None  # e.g. "X-Remote-User", set by a reverse proxy
     trusted_proxies: list[str] = []  # addresses/networks whose trusted_user_header is believed
     secret_key_file: Path | None = None  # session signing key; default: generated in the state dir
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12  # absolute: use does not extend it
+    # Host names the endpoint answers to besides listen's host and loopback (DNS rebinding:
+    # a page whose name resolves to this address must not read it); "*" allows any.
+    allowed_hosts: list[str] = []
+    # The largest request body of the console and /v1 (a sign-in is a few hundred bytes).
+    max_body_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 64 * 1024
     # The largest request body POST /hooks/<provider> and POST /v1/events take (a SendGrid batch
     # of a thousand events is about 1 MB); other routes keep their own, smaller limit.
     events_max_body_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 10 * 1024 * 1024
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    write_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    v1_open_to_network: bool = False  # /v1 without token_file answers only loopback clients
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        names = []
+        for item in value:
+            name = item.strip().lower().rstrip(".")
+            if name != "*" and not HOST_NAME.fullmatch(name):
+                raise ValueError(f"not a host name (no port, no scheme): {item!r}")
+            names.append(name)
+        return names
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -126,8 +160,13 @@ def read_token(settings: Settings) -> str | None:
 
 
 # Keys that only the review console reads, and every key that only the endpoint reads.
-CONSOLE_KEYS = ("users_file", "trusted_user_header", "trusted_proxies", "secret_key_file")
-ENDPOINT_KEYS = ("console", "listen", "token_file", "events_max_body_bytes", *CONSOLE_KEYS)
+CONSOLE_KEYS = ("users_file", "trusted_user_header", "secret_key_file", "session_hours")
+ENDPOINT_KEYS = (
+    "console", "listen", "token_file", "events_max_body_bytes", "allowed_hosts", "max_body_bytes",
+    "header_timeout_seconds", "body_timeout_seconds", "write_timeout_seconds", "v1_open_to_network",
+    "trusted_proxies",  # also whose X-Forwarded-For and X-Forwarded-Proto are believed (/v1, cookies)
+    *CONSOLE_KEYS,
+)
 
 
 def _changed(http: HttpSettings, key: str) -> bool:

@@ -37,6 +37,14 @@ def server_text(exc: Exception) -> str:
     return said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
 
 
+def imap_quoted(text: str) -> bytes:
+    """An ASCII text as an IMAP quoted string (RFC 3501): backslash and quote escaped; CR, LF
+    and NUL, which no quoted string can hold, are refused with ValueError."""
+    if not text.isascii() or any(char in text for char in "\r\n\x00"):
+        raise ValueError("an IMAP quoted string holds ASCII without CR, LF or NUL")
+    return b'"' + text.replace("\\", "\\\\").replace('"', '\\"').encode("ascii") + b'"'
+
+
 def tls_context(settings: MailboxSettings) -> ssl.SSLContext:
     """TLS 1.2 or later, certificate and host name checked unless `tls_verify = false`."""
     context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
@@ -198,6 +206,18 @@ class Mailbox:
     def uids_between(self, low: int, high: int) -> list[int]:
         """UIDs from low to high (both included) in the selected folder, ascending."""
         return sorted(uid for uid in self.client.search(["UID", f"{low}:{high}"]) if low <= uid <= high)
+
+    def search_body(self, text: str) -> list[int]:
+        """UIDs of the messages in the selected folder whose text contains `text`.
+
+        The text always travels as an IMAP string: imapclient sends a list item bare when it
+        holds no space, quote or backslash, so `{5}` would go out as a literal marker and the
+        server would wait for 5 bytes. ASCII goes as a quoted string built here; anything else
+        as a UTF-8 literal, which imapclient sends for 8-bit text.
+        """
+        if not text.isascii():
+            return list(self.client.search(["BODY", text], charset="UTF-8"))
+        return list(self.client.search(b"BODY " + imap_quoted(text)))
 
     def sizes(self, uids: Sequence[int]) -> dict[int, int]:
         """RFC822.SIZE of each message (cheap: no bodies travel); missing UIDs are left out."""

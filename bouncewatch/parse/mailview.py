@@ -119,7 +119,28 @@ def _part_text(part: Message) -> str:
         text = data.decode(charset, "replace")
     except (LookupError, ValueError):
         text = data.decode("utf-8", "replace")
+    if "\ufffd" in text:
+        text = _decode_as_written(data, charset) or text
     return text[:MAX_TEXT]
+
+
+# Mail that names one charset and is written in another of the same script (Japanese carriers
+# send EUC-JP labelled ISO-2022-JP): tried, strictly, when the named one leaves undecodable bytes.
+_SAME_SCRIPT = {
+    "iso-2022-jp": ("euc-jp", "cp932"), "euc-jp": ("cp932",), "shift_jis": ("euc-jp",), "cp932": ("euc-jp",),
+    "gb2312": ("gb18030", "big5"), "gbk": ("gb18030", "big5"), "big5": ("gb18030",),
+    "koi8-r": ("cp1251",), "windows-1251": ("koi8-r",),
+}
+
+
+def _decode_as_written(data: bytes, charset: str) -> str:
+    """``data`` decoded without errors as UTF-8 or a charset of the named one's script, or ``""``."""
+    for candidate in ("utf-8", *_SAME_SCRIPT.get(charset.lower(), ())):
+        try:
+            return data.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return ""
 
 
 @dataclass

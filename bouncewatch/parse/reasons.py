@@ -464,6 +464,10 @@ def reason_for(ev: Evidence) -> str:
             if _holds(candidate, ev, text, sname):
                 reason = candidate
                 break
+    if reason in ("userunknown", "filtered") and sname != reason and matches("suspend", text):
+        # "user unknown" next to "the account is disabled", no status code to say which: many
+        # servers refuse a disabled account so; the account exists, and it is not blocked at once
+        return "suspend"
     if reason and reason != "undefined":
         return reason
     if ev.status[1:] == ".1.0" and ev.diag_type in ("SMTP", ""):

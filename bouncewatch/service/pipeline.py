@@ -11,10 +11,9 @@ fingerprint and only moved, never recounted.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -30,9 +29,7 @@ from ..rules.classify import ClassPolicy, is_sender_side
 from ..rules.ledger import LedgerPolicy, apply_verdict, counts
 from .alerts import update_sender_alerts
 from .analysis import Analyser, Analysis, Outcomes
-
-if TYPE_CHECKING:
-    from ..publish.outputs import Published
+from .publisher import PUBLISHER
 
 log = structlog.get_logger("bouncewatch.pipeline")
 
@@ -326,13 +323,16 @@ def run_cycle(
     mailbox_settings: MailboxSettings,
     parse: Parser = parse_message,
     stop: StopFlag | None = None,
+    publish: Callable[[Settings], object] | None = None,
 ) -> CycleSummary:
     """Connect, process every new message of the mailbox's folders, publish the blocklist.
 
     With `stop` set (SIGTERM), the batch in hand is finished and no new one is started.
+    `publish` is called at the end: by default the outputs are written now if the blocked set
+    changed.
     """
     summary = process_mailbox(settings, mailbox_settings, parse, stop)
-    publish_blocklist(settings)
+    (publish or PUBLISHER.publish_if_changed)(settings)
     return summary
 
 
@@ -361,22 +361,6 @@ def process_mailbox(
     return summary
 
 
-_publish_lock = threading.Lock()  # workers of several mailboxes: one writer at a time, newest wins
-
-
 def publish_blocklist(settings: Settings, *, force: bool = False) -> bool:
-    """Rewrite every blocklist output from the database where its content changed; True when
-    any file changed. Raises as `publish_results` does."""
-    return any(result.changed for result in publish_results(settings, force=force))
-
-
-def publish_results(settings: Settings, *, force: bool = False) -> list[Published]:
-    """Rewrite every blocklist output from the database where its content changed; what each did.
-
-    Raises ShrinkRefused (with every output's result), OutputCommandFailed, OutputWriteFailed
-    (naming the path), or a database error.
-    """
-    from ..publish.outputs import publish_all  # every output: [blocklist] path and [[outputs]]
-
-    with _publish_lock:
-        return publish_all(settings, force=force)
+    """Rewrite every blocklist output from the database where its content changed, now."""
+    return PUBLISHER.publish(settings, force=force)

@@ -24,42 +24,22 @@ import structlog
 
 from .. import store
 from ..config import MailboxSettings, Settings
-from ..imap.mailbox import IMAP_FAULTS, Mailbox, MailboxError
-from ..imap.oauth import TokenError
+from ..imap.mailbox import Mailbox
 from ..parse import parse_message
 from ..publish.files import ShrinkRefused
 from ..records import CycleSummary
 from ..store.leases import Leases
 from .backoff import Backoff
+from .faults import EXPECTED_FAULTS, describe_fault
 from .observers import CycleObserver
-from .pipeline import Parser, process_folders, process_mailbox, publish_results
+from .pipeline import Parser, process_folders, process_mailbox
+from .publisher import PUBLISHER, Publisher
 from .retention import prune_step
 
 log = structlog.get_logger("bouncewatch.worker")
 
-# Faults we expect from a world of networks, servers and disks: logged as one line, no trace.
-EXPECTED_FAULTS: tuple[type[BaseException], ...] = (
-    *IMAP_FAULTS,
-    OSError,  # sockets, timeouts, TLS, a full or read-only disk for the blocklist
-    *store.DATABASE_FAULTS,  # database locked, unreachable, restarted; the lease connection
-    store.StateMissing,  # the database was deleted or replaced under us (service/state.py)
-    ShrinkRefused,
-)
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def describe_fault(exc: BaseException) -> str:
-    """One line for a person that names what it concerns: the mailbox's server, the database, a path."""
-    if isinstance(exc, (MailboxError, TokenError, store.StateMissing, ShrinkRefused, OSError)):
-        text = str(exc)
-    elif isinstance(exc, store.DATABASE_FAULTS):
-        text = store.fault_text(exc)
-    else:
-        text = repr(exc)
-    return " ".join(text.split())[:500] or type(exc).__name__
 
 
 @dataclass(slots=True)
@@ -116,6 +96,7 @@ class MailboxWorker:
         on_health: Callable[[Health], None] | None = None,
         observer: CycleObserver | None = None,
         state_check: Callable[[], None] | None = None,
+        publisher: Publisher = PUBLISHER,
     ) -> None:
         self.settings = settings
         self.mailbox = mailbox
@@ -129,6 +110,7 @@ class MailboxWorker:
         self._on_health = on_health
         self._observer = observer  # metrics (service/observers.py); None: nobody listens
         self._state_check = state_check  # raises StateMissing when the state is gone (service/state.py)
+        self._publisher = publisher  # coalesces the outputs' writes across cycles and mailboxes
         self._had_lease = False
         self.idle = threading.Event()  # set while no step runs
         self.idle.set()
@@ -276,28 +258,21 @@ class MailboxWorker:
         return delay
 
     def _publish(self, settings: Settings) -> None:
-        """Publish the outputs; a failure is the publishing's, not the processing's (health says which)."""
-        health = self.health
-        results: list = []
+        """Ask the publisher for the outputs (now, or coalesced a little later); a failure is the
+        publishing's, not the processing's (health says which)."""
+        health, publisher = self.health, self._publisher
         try:
-            results = publish_results(settings)
-            error = ""
-        except ShrinkRefused as exc:  # the guard kept an output; the others are published
-            results, error = list(exc.results), str(exc)
-        except (OSError, *store.DATABASE_FAULTS) as exc:
-            error = describe_fault(exc)
+            publisher.request(settings)
+        except (ShrinkRefused, OSError, *store.DATABASE_FAULTS) as exc:  # the publisher logged it
             if isinstance(exc, store.DATABASE_FAULTS):
                 self._close_database()  # a lost connection must not fail what comes next
-        if error:
-            log.error("publish_failed", mailbox=self.mailbox.name, error=error, processing="ok")
-        else:
-            if health.publish_error:
-                log.info("publish_recovered", mailbox=self.mailbox.name)
-            health.last_published = _now()
-        health.publish_error = error
+        error = publisher.last_error  # this publish's, or a deferred one's
+        if not error and health.publish_error:
+            log.info("publish_recovered", mailbox=self.mailbox.name)
+        health.publish_error, health.last_published = error, publisher.last_published
         self._report()
         if self._observer is not None:
-            self._observer.outputs_published(self.mailbox.name, results, error)
+            self._observer.outputs_published(self.mailbox.name, publisher.last_results, error)
 
     def _observe(self, summary: CycleSummary, started: float) -> None:
         if self._observer is not None:

@@ -30,6 +30,7 @@ from .models import (  # re-exported: the other rooms use them as store.<name>
     SCHEMA_VERSION as SCHEMA_VERSION,
     Address as Address,
     Audit as Audit,
+    ConsoleSession as ConsoleSession,
     DatabaseError as DatabaseError,
     DatabaseProxy as DatabaseProxy,
     Event as Event,

@@ -3,8 +3,8 @@
 Tables: addresses (the ledger state of each address), processed messages (a fingerprint per
 message, so none counts twice; also one row per event a sending service reported, keyed by the
 service's event id), bounce events, folder cursors, moves still owed, sender-side alerts, the
-audit trail of manual actions, the webhook outbox, and the replay guard of signed provider
-requests; `meta` holds the schema version.
+audit trail of manual actions, console sign-in sessions, the webhook outbox, and the replay
+guard of signed provider requests; `meta` holds the schema version.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import peewee
 
 from .connect import Timeouts, is_sqlite, postgres_database, sqlite_database, sqlite_file, sqlite_path, where
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 database_proxy = peewee.DatabaseProxy()
 DatabaseError = peewee.PeeweeException  # what the layers above catch: locked, unreachable, restarted
 DatabaseProxy = peewee.DatabaseProxy
@@ -176,6 +176,16 @@ class ReplayGuard(_Model):
     seen_at = peewee.DateTimeField(index=True)
 
 
+class ConsoleSession(_Model):
+    """A console sign-in (store/console_sessions.py): the sha256 of the cookie's token, never the token."""
+
+    token_hash = peewee.CharField(primary_key=True, max_length=64)
+    user = peewee.CharField(max_length=64, index=True)
+    credential = peewee.CharField(max_length=64)  # fingerprint of the user's password hash at sign-in
+    created_at = peewee.DateTimeField()
+    expires_at = peewee.DateTimeField(index=True)
+
+
 MODELS: tuple[type[_Model], ...] = (
     Meta,
     Address,
@@ -187,6 +197,7 @@ MODELS: tuple[type[_Model], ...] = (
     Audit,
     WebhookDelivery,
     ReplayGuard,
+    ConsoleSession,
 )
 class StateMissing(Exception):
     """The database holds no state where state is expected: gone, emptied, truncated, replaced.

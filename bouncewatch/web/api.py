@@ -4,7 +4,9 @@
   open without a token: a container HEALTHCHECK and a Prometheus scraper reach them, and they
   name no address (only mailbox names, counts and error texts).
 - `api` blueprint under /v1: GET /v1/addresses/<address>, GET /v1/blocklist[?format=...];
-  these show addresses (personal data), so they take the bearer token when one is configured.
+  these show addresses (personal data), so they take the bearer token when one is configured;
+  without one they answer only clients on loopback (403 for others), unless
+  `[http] v1_open_to_network = true` says otherwise.
 - `hooks` blueprint (web/hooks.py): POST /hooks/<provider> and POST /v1/events, the only writes
   besides the console's; each checks its provider's signature or credentials.
 
@@ -38,6 +40,7 @@ from ..publish import outputs
 from ..rules.addresses import normalise
 from ..service.worker import Health
 from ..store.address_views import address_document
+from .clients import is_loopback_client
 from .health import judge_all, report
 from .hooks import hooks
 from .metrics import Metrics
@@ -113,9 +116,16 @@ api = Blueprint("api", __name__)
 
 @api.before_request
 def _authorize() -> Response | None:
-    token = _sources().token()
+    sources = _sources()
+    token = sources.token()
     if token is None:
-        return None
+        settings = sources.settings()
+        if settings.http.v1_open_to_network or is_loopback_client(
+            settings, request.remote_addr, request.headers.get("X-Forwarded-For")
+        ):
+            return None
+        return _error(403, "/v1 without a token answers clients on loopback only; set [http] token_file "
+                           "(or v1_open_to_network = true)")
     return bearer_refusal(token)
 
 
@@ -176,7 +186,7 @@ def _render(fmt: str, first: list[tuple], rows: Iterator[tuple]) -> Iterator[byt
     yield renderer.header(outputs.now_text())
     batch = first
     while batch:
-        data, _written = renderer.rows([outputs.to_row(values) for values in batch])
+        data, _written = renderer.rows(list(outputs.publishable(batch)))
         if data:
             yield data
         batch = list(islice(rows, outputs.BATCH))

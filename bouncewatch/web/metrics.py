@@ -131,6 +131,16 @@ class Metrics:
             ["path"],
             registry=registry,
         )
+        self.refused = Counter(
+            "bouncewatch_http_refused",
+            "HTTP requests refused before the app: host (not an allowed Host), body_size (413), "
+            "body_time (408), write_time (a client that stopped reading was dropped), busy (503: "
+            "too many requests waiting)",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in ("host", "body_size", "body_time", "write_time", "busy"):
+            self.refused.labels(reason)
         self.provider_events = Counter(
             "bouncewatch_provider_events",
             "Events from sending services and POST /v1/events, by provider and outcome (recorded, duplicate)",
@@ -164,6 +174,9 @@ class Metrics:
             counter.labels(mailbox)
         self.cycle_seconds.labels(mailbox)
         self.publish_failures.labels(mailbox)
+
+    def http_refused(self, reason: str) -> None:
+        self.refused.labels(reason).inc()
 
     # -- CycleObserver --------------------------------------------------------------------------
 

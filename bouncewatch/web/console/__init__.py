@@ -5,9 +5,15 @@ alerts), search, an address (state, timeline of bounces and manual actions, each
 original message on demand), the blocked list (filters, keyset paging), sign-in. The only
 writes are block/unblock with a reason (service/manual.py, as the CLI).
 
+Sign-in: sessions live in the database (store/console_sessions.py), so signing out, a new
+password or a removed user ends them, and they end `session_hours` after sign-in whatever the
+use; failed sign-ins are throttled per client address and per user name (throttle.py), and
+password checks are bounded (auth.py).
+
 Safety: Jinja escapes everything; the bounce text is shown in <pre>, never as HTML; every
 form carries a CSRF token (Flask-WTF's CSRFProtect, tied to the session); the session cookie
-is HttpOnly, SameSite=Strict, and Secure when the listener is not loopback; responses carry a
+is HttpOnly, SameSite=Strict, and Secure when the listener is not loopback or a trusted proxy
+says the browser used https (X-Forwarded-Proto); responses carry a
 strict Content-Security-Policy (no inline script or style), X-Frame-Options: DENY and
 Referrer-Policy: no-referrer. A console user can read only the message of an event: the
 mailbox, folder and UID come from the database, never from the request.
@@ -15,6 +21,8 @@ mailbox, folder and UID come from the database, never from the request.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -34,14 +42,16 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from ... import store
 from ...config import is_loopback
-from ...rules.addresses import domain_of, normalise
-from ...store import console_queries as queries
-from . import auth, chart
+from ...rules.addresses import domain_of, lookalike_hint, normalise
+from ...store import console_queries as queries, console_sessions
+from ..clients import client_address, forwarded_https, proxy_trusted, throttle_key
+from . import auth, chart, throttle
 from .message import NotFound, find_message
 
 if TYPE_CHECKING:
@@ -57,7 +67,12 @@ CSP = (
 OPEN_ENDPOINTS = {"console.login", "console.static"}
 CHART_DAYS = 30
 MAX_REASON = 1000
+MAX_ROW_ID = 2**63 - 1  # the largest id a database column holds
+# A sign-in target: an absolute path on this site, printable ASCII without backslash or spaces,
+# never "//" or "/\" (a browser would take either for another host).
+NEXT_TARGET = re.compile(r"/(?![/\\])[!#-\[\]-~]*")
 
+_csrf = CSRFProtect()
 console = Blueprint(
     "console",
     __name__,
@@ -79,28 +94,22 @@ def current_user(settings: Settings) -> str | None:
     if not auth.auth_required(settings):
         return auth.LOOPBACK_ACTOR
     http = settings.http
-    if http.trusted_user_header and auth.proxy_trusted(settings, request.remote_addr):
-        name = (request.headers.get(http.trusted_user_header) or "").strip()
-        if name and len(name) <= 128 and name.isprintable():
+    if http.trusted_user_header and proxy_trusted(settings, request.remote_addr):
+        name = auth.proxy_user(request.headers.getlist(http.trusted_user_header))
+        if name is not None:
             return name
     path = auth.users_path(settings)
-    name = session.get("user")
-    if path is not None and isinstance(name, str) and name in _users.users(path):
-        return name
-    return None
-
-
-@console.before_request
-def _authenticate() -> Response | None:
-    settings = _settings()
-    g.settings = settings
-    g.user = current_user(settings)
-    g.login_possible = settings.http.users_file is not None
-    if g.user is not None or request.endpoint in OPEN_ENDPOINTS:
+    token = session.get("sid")
+    if path is None or not isinstance(token, str):
         return None
-    if request.method == "GET" and g.login_possible:
-        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-    return Response(render_template("denied.html"), status=401)
+    found = console_sessions.find_session(token)
+    if found is None:
+        return None
+    if found.credential != _users.credential(path, found.user):  # removed, or a new password
+        console_sessions.end_user_sessions(found.user)
+        log.info("console_sessions_ended", user=found.user, reason="user removed or password changed")
+        return None
+    return found.user
 
 
 @console.before_request
@@ -108,6 +117,25 @@ def _open_database() -> None:
     if request.endpoint != "console.static":
         store.database_proxy.connect(reuse_if_open=True)
         g.db_open = True
+
+
+@console.before_request
+def _authenticate() -> Response | None:
+    if any("\x00" in value for value in request.values.values()):
+        abort(400, "A NUL character is not allowed in a form or query value.")
+    settings = _settings()
+    g.settings = settings
+    g.user = current_user(settings)
+    g.login_possible = settings.http.users_file is not None
+    if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
+        if request.method == "GET" and g.login_possible:
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        return Response(render_template("denied.html"), status=401)
+    # Who is asking comes first, the form's CSRF token second: an unauthenticated POST is
+    # refused as such (401), whatever token it carries.
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        _csrf.protect()
+    return None
 
 
 @console.teardown_request
@@ -144,7 +172,8 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after sign-in: `target` when it is a plain path of this site, else the overview."""
+    if target and NEXT_TARGET.fullmatch(target):
         return target
     return url_for("console.overview")
 
@@ -158,26 +187,55 @@ def login() -> Response | str:
     path = auth.users_path(settings)
     if path is None:
         return Response(render_template("denied.html"), status=401)
-    error = ""
-    if request.method == "POST":
-        name = request.form.get("username", "")
-        password = request.form.get("password", "")
-        if _users.verify(path, name, password):
-            session.clear()
-            session["user"] = name
-            session.permanent = True
-            log.info("console_login", user=name, remote=request.remote_addr)
-            return redirect(_safe_next(request.form.get("next")))
-        log.warning("console_login_failed", user=name[:64], remote=request.remote_addr)
-        error = "Unknown user or wrong password."
-    return Response(
-        render_template("login.html", error=error, next=_safe_next(request.values.get("next"))),
-        status=401 if error else 200,
-    )
+    if request.method == "GET":
+        return Response(render_template("login.html", error="", next=_safe_next(request.values.get("next"))))
+    name = request.form.get("username", "")
+    password = request.form.get("password", "")
+    # A name that is no user is never logged: it may be a password typed into the wrong field.
+    known = name if name in _users.users(path) else None
+    client = client_address(settings, request.remote_addr, request.headers.get("X-Forwarded-For"))
+    keys = throttle.keys(throttle_key(client), name)
+    limiter: throttle.Throttle = current_app.extensions["bouncewatch_throttle"]
+    wait = limiter.wait(keys)
+    if wait > 0:
+        log.warning("console_login_throttled", user=known, remote=client, retry_after=round(wait, 1))
+        return _login_page(f"Too many failed sign-ins; try again in {math.ceil(wait)} s.", 429, math.ceil(wait))
+    try:
+        good = _users.verify(path, name, password)
+    except auth.Busy:
+        log.warning("console_login_busy", user=known, remote=client)
+        return _login_page("Too many sign-ins at once; try again in a moment.", 429, 2)
+    if good:
+        limiter.succeeded(keys[1])
+        lifetime = timedelta(hours=settings.http.session_hours)
+        token = console_sessions.create_session(name, _users.credential(path, name) or "", lifetime)
+        session.clear()
+        session["sid"] = token
+        session["until"] = int((datetime.now(timezone.utc) + lifetime).timestamp())
+        session.permanent = True
+        log.info("console_login", user=name, remote=client)
+        return redirect(_safe_next(request.form.get("next")))
+    limiter.failed(keys)
+    log.warning("console_login_failed", user=known, known_user=known is not None, remote=client)
+    return _login_page("Unknown user or wrong password.", 401)
+
+
+def _login_page(error: str, status: int, retry_after: int | None = None) -> Response:
+    response = Response(render_template("login.html", error=error, next=_safe_next(request.values.get("next"))), status=status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @console.post("/logout")
 def logout() -> Response:
+    """Sign out: every session of this user ends (a copy of the cookie elsewhere with it)."""
+    token = session.get("sid")
+    if isinstance(token, str):
+        found = console_sessions.find_session(token)
+        if found is not None:
+            ended = console_sessions.end_user_sessions(found.user)
+            log.info("console_logout", user=found.user, sessions_ended=ended)
     session.clear()
     return redirect(url_for("console.login") if g.login_possible else url_for("console.overview"))
 
@@ -246,7 +304,7 @@ def _class_of(state) -> str:
 
 @console.get("/event/<int:event_id>/message")
 def event_message(event_id: int) -> str:
-    event = queries.event_with_message(event_id)
+    event = queries.event_with_message(event_id) if event_id <= MAX_ROW_ID else None
     if event is None:
         abort(404, "No such event.")
     message = event.message
@@ -292,9 +350,12 @@ def action() -> Response:
 
 def _parse_date(text: str) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         abort(400, f"Not a date (YYYY-MM-DD): {text[:40]!r}")
+    if day is not None and not date(1900, 1, 1) <= day <= date(9998, 12, 31):
+        abort(400, f"A date from 1900-01-01 to 9998-12-31, please (got {text}).")
+    return day
 
 
 @console.get("/blocked")
@@ -321,6 +382,26 @@ def blocked() -> str:
 # -- wiring ---------------------------------------------------------------------------------
 
 
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie (the session's token and the form's CSRF token), `Secure` off
+    loopback and whenever a trusted proxy says the browser came over https (X-Forwarded-Proto),
+    so a TLS proxy on the same host gets it too."""
+
+    def get_expiration_time(self, app: Flask, session) -> datetime | None:
+        """A signed-in session's cookie ends when the session does, whenever it is re-sent."""
+        until = session.get("until")
+        if isinstance(until, (int, float)):
+            return datetime.fromtimestamp(until, timezone.utc)
+        return super().get_expiration_time(app, session)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        settings = app.extensions["bouncewatch"].settings()
+        if not is_loopback(settings.http.host):
+            return True
+        return forwarded_https(settings, request.remote_addr, request.headers.get("X-Forwarded-Proto"))
+
+
+
 def register(app: Flask, sources: Sources) -> None:
     """Add the console to the daemon's app (create_app calls this with [http] console on)."""
     settings = sources.settings()
@@ -329,15 +410,14 @@ def register(app: Flask, sources: Sources) -> None:
         SESSION_COOKIE_NAME="bouncewatch_console",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=not is_loopback(settings.http.host),
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.http.session_hours),
+        SESSION_REFRESH_EACH_REQUEST=False,  # the cookie's end is the session's: use does not extend it
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life
         WTF_CSRF_SSL_STRICT=False,  # SameSite=Strict cookies already bind forms to this origin
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked by the console after sign-in (_authenticate)
     )
-    csrf = CSRFProtect(app)
-    # The provider routes are called by machines with signatures or credentials of their own,
-    # never by a browser holding the console's session: no CSRF token to check there.
-    from ..hooks import hooks
-
-    csrf.exempt(hooks)
+    app.session_interface = ConsoleSessionInterface()
+    app.extensions["bouncewatch_throttle"] = throttle.Throttle()
+    _csrf.init_app(app)
+    app.add_template_filter(lookalike_hint, "lookalike")
     app.register_blueprint(console)

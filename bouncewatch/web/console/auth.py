@@ -2,8 +2,13 @@
 otherwise a user from `[http] users_file` (argon2 hashes) or a trusted reverse-proxy header.
 
 - `users_file`: one `name:argon2-hash` line per user, written by `bouncewatch console adduser`;
-  read again whenever its modification time changes, so a removed user is signed out at their
-  next request.
+  read again whenever its modification time changes, so a removed user, or one whose password
+  changed, is signed out at their next request (a session remembers a fingerprint of the hash
+  it was opened with: store/console_sessions.py).
+- password checks are bounded: at most HASHING_SLOTS argon2 verifications run at once (each
+  takes tens of megabytes and most of a core); a sign-in that cannot get a slot within
+  HASHING_WAIT_SECONDS is answered "busy" instead of queueing, so a flood of sign-ins cannot
+  take every thread and core.
 - `trusted_user_header` (e.g. "X-Remote-User"): believed only when the request's peer address
   (REMOTE_ADDR, the proxy's own connection) is in `trusted_proxies`; from anyone else it is
   ignored, so a client cannot name itself.
@@ -13,7 +18,7 @@ otherwise a user from `[http] users_file` (argon2 hashes) or a trusted reverse-p
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
 import os
 import re
 import secrets
@@ -30,6 +35,13 @@ if TYPE_CHECKING:
     from ...config import Settings
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
+HASHING_SLOTS = 1
+HASHING_WAIT_SECONDS = 0.5
+_hashing = threading.BoundedSemaphore(HASHING_SLOTS)
+
+
+class Busy(Exception):
+    """No password-checking slot came free in time: try again in a moment."""
 LOOPBACK_ACTOR = "console@localhost"
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("a password no one has")  # same work for unknown users
@@ -120,11 +132,22 @@ class UsersFile:
             return self._users
 
     def verify(self, path: Path, name: str, password: str) -> bool:
+        """True for the right password; raises Busy when no hashing slot comes free in time."""
         digest = self.users(path).get(name)
+        if not _hashing.acquire(timeout=HASHING_WAIT_SECONDS):
+            raise Busy()
         try:
             return _hasher.verify(digest or _DUMMY_HASH, password) and digest is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+        finally:
+            _hashing.release()
+
+    def credential(self, path: Path, name: str) -> str | None:
+        """A fingerprint of the user's current password hash (None: no such user); a session
+        opened under another one is over."""
+        digest = self.users(path).get(name)
+        return hashlib.sha256(digest.encode("utf-8")).hexdigest() if digest else None
 
 
 def hash_password(password: str) -> str:
@@ -158,11 +181,13 @@ def write_user(path: Path, name: str, password: str) -> bool:
     return new
 
 
-def proxy_trusted(settings: Settings, remote_addr: str | None) -> bool:
-    if not remote_addr:
-        return False
-    try:
-        peer = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    return any(peer in ipaddress.ip_network(net, strict=False) for net in settings.http.trusted_proxies)
+def proxy_user(values: list[str]) -> str | None:
+    """The user a trusted proxy names, or None: the header must come once, with one printable
+    name of at most 128 characters and no comma (a duplicated header arrives comma-joined, and
+    "alice, mallory" is no one)."""
+    if len(values) != 1:
+        return None
+    name = values[0].strip()
+    if not name or len(name) > 128 or not name.isprintable() or "," in name:
+        return None
+    return name

@@ -10,8 +10,10 @@ server gives them a NEW UID, and the bounce's own Message-ID is not stored. So:
    owed), that message is checked first;
 2. else the archive folder is opened read-only (EXAMINE, nothing is flagged) and candidates
    are narrowed with UID SEARCH: BODY "<original Message-ID>" when the bounce named the mail
-   it returns (its headers are in the bounce's body), else BODY "<recipient address>";
-   the newest MAX_CANDIDATES are tried, newest first;
+   it returns (its headers are in the bounce's body) and that value is a Message-ID
+   (`<left@right>`, printable ASCII), else BODY "<recipient address>"; the search text always
+   travels as an IMAP string (Mailbox.search_body), never bare; the newest MAX_CANDIDATES are
+   tried, newest first;
 3. a candidate is the message when the sha256 of its bytes equals the stored fingerprint; the
    pipeline hashed the first `max_message_bytes` of it (the whole message when smaller), so
    the same prefix is hashed here, one candidate at a time (bounded memory).
@@ -22,6 +24,7 @@ The page shows at most DISPLAY_BYTES of the match, decoded as text (never render
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from ... import store
@@ -30,6 +33,14 @@ from ...imap.mailbox import Mailbox, MailboxError
 
 DISPLAY_BYTES = 256 * 1024
 MAX_CANDIDATES = 50
+MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}@[!-;=?-~]{1,250}>")  # printable ASCII, no <, > or space
+
+
+def search_text(message: store.ProcessedMessage, address: str) -> str:
+    """What to look for in the archive: the returned mail's Message-ID when it is one, else the
+    recipient address (a Message-ID like `{5}` is never sent to the server)."""
+    candidate = message.original_message_id or ""
+    return candidate if MESSAGE_ID.fullmatch(candidate) else address
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,7 @@ def find_message(settings: Settings, message: store.ProcessedMessage, address: s
             if not client.folder_exists(folder):
                 raise NotFound(f"the archive folder {folder} does not exist")
             client.select_folder(folder, readonly=True)
-            needle = message.original_message_id or address
-            uids = sorted(client.search(["BODY", needle]), reverse=True)[:MAX_CANDIDATES]
+            uids = sorted(box.search_body(search_text(message, address)), reverse=True)[:MAX_CANDIDATES]
             for uid in uids:
                 match, size, head = _prefix_matches(box, uid, message.fingerprint, limit)
                 if match:

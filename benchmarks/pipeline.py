@@ -12,6 +12,17 @@ that counting and blocking happen), then prints in one run:
     python benchmarks/pipeline.py                      # N = 10,000 and 100,000, SQLite and PostgreSQL
     python benchmarks/pipeline.py --n 200 --db sqlite  # the smoke run the test suite does
 
+With `--state ADDRESSES EVENTS` (e.g. 1000000 10000000) each N runs on an empty database and on
+one holding years of state (seeded as rows, or copied from `--state-cache DIR`), and prints the
+rate with state against the rate without; then (statekit.py):
+
+- the publish time of `--publish-rows` (1,000,000) blocked addresses per output format: the
+  first publish, and a publish after one more address was blocked;
+- the database after `--days` (730) days at `--per-day` (50,000) bounces, one message and one
+  event each, over `--pool` (1,000,000) addresses, written as rows: with the default retention
+  (pruned daily, as the daemon does) and without; and the time a prune of the oldest year of
+  events and message records takes. `--scale S` simulates 1/S of the rate and scales up.
+
 PostgreSQL runs use a fresh database on BOUNCEWATCH_BENCH_PG (default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards.
 """
@@ -22,6 +33,7 @@ import argparse
 import email
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +46,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import statekit  # noqa: E402  (benchmarks/statekit.py)
 
 from bouncewatch.testing import samples  # noqa: E402
 from bouncewatch.testing.dovecot import ThrowawayDovecot  # noqa: E402
@@ -202,15 +216,27 @@ def database_size_mb(url: str, directory: Path) -> float:
 
 
 def fresh_pg_database() -> tuple[str, str]:
+    name = f"bw_bench_{uuid.uuid4().hex[:10]}"
+    create_pg_database(name)
+    return name, PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def create_pg_database(name: str, template: str = "") -> None:
     import psycopg2
 
-    name = f"bw_bench_{uuid.uuid4().hex[:10]}"
     connection = psycopg2.connect(PG_URL)
     connection.autocommit = True
     with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     connection.close()
-    return name, PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def pg_database_exists(name: str) -> bool:
+    import psycopg2
+
+    with psycopg2.connect(PG_URL) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        return cursor.fetchone() is not None
 
 
 def drop_pg_database(name: str) -> None:
@@ -223,52 +249,37 @@ def drop_pg_database(name: str) -> None:
     connection.close()
 
 
-def seed_state(url: str, addresses: int, events: int) -> float:
-    """Fill a fresh database with `addresses` address states and `events` bounce events (one
-    processed message per 10 events), as years of use would; returns the seconds it took."""
-    from datetime import datetime, timedelta
-
+def state_database(db: str, url: str, pg_name: str, state: tuple[int, int], cache: Path | None) -> None:
+    """Fill the fresh database at `url` with years of state: seeded, or copied from `cache`
+    (an SQLite file there, a template database on PostgreSQL) when an earlier run left one."""
     from bouncewatch import store
 
-    start = time.perf_counter()
-    store.open_database(url)
-    base = datetime(2025, 1, 1)
-    chunk = 100_000
-    try:
-        for first in range(0, addresses, chunk):
-            rows = [
-                (f"seed{i}@seed{i % 5000}.example", i % 10 == 0, "hard: userunknown 5.1.1" if i % 10 == 0 else "", None,
-                 i % 4, "soft", "mailboxfull", "5.2.2", base, base + timedelta(seconds=i), 1 + i % 7, False, None, "")
-                for i in range(first, min(first + chunk, addresses))
-            ]
-            fields = [getattr(store.Address, name) for name in (
-                "address", "blocked", "blocked_reason", "blocked_at", "soft_count", "last_class", "last_reason",
-                "last_status", "first_bounce", "last_bounce", "bounces", "manual", "last_success", "soft_times")]
-            with store.database_proxy.atomic():
-                store.bulk_insert(store.Address, fields, rows)
-        messages = max(1, events // 10)
-        for first in range(0, messages, chunk):
-            rows = [
-                (f"{i:064x}", "seed", "INBOX", 1, i + 1, "Soft", "dsn", f"<seed-{i}@sender.example>", base + timedelta(seconds=i))
-                for i in range(first, min(first + chunk, messages))
-            ]
-            with store.database_proxy.atomic():
-                store.bulk_insert(store.ProcessedMessage, store._MESSAGE_FIELDS, rows)
-        for first in range(0, events, chunk):
-            rows = []
-            for i in range(first, min(first + chunk, events)):
-                address = f"seed{i % addresses}@seed{i % addresses % 5000}.example"
-                rows.append((i // 10 + 1, address, base + timedelta(seconds=i), "soft", "5.2.2", "552", "mailboxfull",
-                             "failed", "552 5.2.2 mailbox full", "mx.seed.example", "", address.rpartition("@")[2],
-                             f"<seed-{i // 10}@sender.example>", True, False))
-            with store.database_proxy.atomic():
-                store.bulk_insert(store.Event, store._EVENT_FIELDS, rows)
-    finally:
-        store.close_database()
-    return time.perf_counter() - start
+    addresses, events = state
+    key = f"state_{addresses}_{events}_v{store.SCHEMA_VERSION}"
+    if cache is not None and db == "sqlite":
+        template = cache / f"{key}.db"
+        target = Path(url.removeprefix("sqlite:///"))
+        if template.exists():
+            shutil.copyfile(template, target)
+            print(f"   copied the state from {template}", flush=True)
+            return
+    if cache is not None and db == "postgresql" and pg_database_exists(f"bw_{key}"):
+        drop_pg_database(pg_name)
+        create_pg_database(pg_name, template=f"bw_{key}")
+        print(f"   copied the state from the template database bw_{key}", flush=True)
+        return
+    took = statekit.seed_state(url, addresses, events)
+    print(f"   seeded {addresses:,} addresses and {events:,} events in {took:.0f} s", flush=True)
+    if cache is not None and db == "sqlite":
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, cache / f"{key}.db")
+    elif cache is not None:
+        create_pg_database(f"bw_{key}", template=pg_name)
 
 
-def bench(n: int, db: str, batch: int, state: tuple[int, int] = (0, 0)) -> dict[str, float]:
+def bench(
+    n: int, db: str, batch: int, state: tuple[int, int] = (0, 0), cache: Path | None = None
+) -> dict[str, float]:
     messages = build_messages(n)
     with ThrowawayDovecot(users={USER: PASSWORD, BASELINE_USER: PASSWORD}, fast=True) as dovecot:
         t0 = time.perf_counter()
@@ -286,8 +297,7 @@ def bench(n: int, db: str, batch: int, state: tuple[int, int] = (0, 0)) -> dict[
                 pg_name, url = fresh_pg_database()
             try:
                 if state[0]:
-                    took = seed_state(url, *state)
-                    print(f"   seeded {state[0]:,} addresses and {state[1]:,} events in {took:.0f} s", flush=True)
+                    state_database(db, url, pg_name, state, cache)
                 config = write_config(directory, dovecot, url, batch)
                 result = run_bouncewatch(config)
                 result.db_mb = database_size_mb(url, directory)
@@ -310,6 +320,81 @@ def bench(n: int, db: str, batch: int, state: tuple[int, int] = (0, 0)) -> dict[
     }
 
 
+def report_row(row: dict[str, float]) -> None:
+    print(
+        f"   baseline {row['baseline_s']:.1f} s ({row['baseline_rate']:,.0f} msgs/s); "
+        f"bouncewatch {row['bw_s']:.1f} s ({row['bw_rate']:,.0f} msgs/s); "
+        f"ratio {row['ratio']:.2f}; peak RSS {row['rss_mb']:.0f} MB (with parsing processes {row['tree_rss_mb']:.0f} MB); "
+        f"database {row['db_mb']:.1f} MB; left in INBOX {row['left_in_inbox']}",
+        flush=True,
+    )
+
+
+def fresh_url(db: str, directory: Path, name: str) -> tuple[str, str]:
+    """(URL, PostgreSQL database name or "") of a fresh database made with bouncewatch's schema."""
+    from bouncewatch import store
+
+    pg_name, url = fresh_pg_database() if db == "postgresql" else ("", f"sqlite:///{directory}/{name}.db")
+    store.open_database(url)
+    store.close_database()
+    return url, pg_name
+
+
+def bench_publish(db: str, rows: int) -> None:
+    """Publish times of `rows` blocked addresses per format (statekit.publish_times)."""
+    from bouncewatch.publish.outputs import FORMATS
+
+    with tempfile.TemporaryDirectory(prefix="bw-bench-publish-") as tmp:
+        url, pg_name = fresh_url(db, Path(tmp), "publish")
+        try:
+            times = statekit.publish_times(url, Path(tmp), rows, FORMATS)
+        finally:
+            if pg_name:
+                drop_pg_database(pg_name)
+    print(f"   publish of {rows:,} blocked addresses, seconds per format (first publish / after one more block):")
+    for fmt, (first, changed) in times.items():
+        print(f"     {fmt:<8} {first:6.2f} / {changed:6.2f}", flush=True)
+
+
+def bench_years(db: str, days: int, per_day: int, pool: int, scale: int) -> None:
+    """The database after `days` days at `per_day` bounces, with the default retention (pruned
+    daily, as the daemon does) and without; then the time a prune takes for a year of events."""
+    from bouncewatch.store import retention
+
+    simulated = per_day // scale
+    policy = retention.RetentionPolicy()
+    print(f"   {days} days at {per_day:,} bounces a day over {pool:,} addresses"
+          + (f", simulated at 1/{scale} ({simulated:,} a day) and scaled up" if scale > 1 else ""), flush=True)
+    sizes = {}
+    with tempfile.TemporaryDirectory(prefix="bw-bench-years-") as tmp:
+        for label, prune in (("with retention", True), ("without retention", False)):
+            url, pg_name = fresh_url(db, Path(tmp), label.replace(" ", "-"))
+            try:
+                started = time.perf_counter()
+
+                def daily(now: object) -> None:
+                    retention.prune(policy, now)  # type: ignore[arg-type]
+
+                def progress(day: int) -> None:
+                    if day % 73 == 0:
+                        print(f"     {label}: day {day}, {time.perf_counter() - started:.0f} s", flush=True)
+
+                size = statekit.simulate_days(url, days, simulated, pool // scale, daily if prune else None, progress)
+                sizes[label] = size * scale
+                print(f"     {label}: {size * scale / 1e6:,.0f} MB"
+                      + (f" ({size / 1e6:,.0f} MB simulated)" if scale > 1 else ""), flush=True)
+                if not prune:
+                    year = statekit.prune_a_year(url, days)
+                    print(f"     a prune of one year of events ({year[0] * scale:,} events, {year[1] * scale:,} "
+                          f"message records): {year[2] * scale:.1f} s"
+                          + (f" ({year[2]:.1f} s simulated)" if scale > 1 else ""), flush=True)
+            finally:
+                if pg_name:
+                    drop_pg_database(pg_name)
+    print(f"   {days} days: {sizes['with retention'] / 1e6:,.0f} MB with the default retention, "
+          f"{sizes['without retention'] / 1e6:,.0f} MB without", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
@@ -317,29 +402,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument(
         "--state", type=int, nargs=2, metavar=("ADDRESSES", "EVENTS"), default=(0, 0),
-        help="first fill the database with this many addresses and events (e.g. 1000000 10000000)",
+        help="first fill the database with this many addresses and events (e.g. 1000000 10000000); "
+        "each N also runs on an empty database, and the publish and two-year figures follow",
     )
+    parser.add_argument("--state-cache", type=Path, help="keep the seeded state here (SQLite) or as a "
+                        "template database (PostgreSQL) and copy it for the next runs")
+    parser.add_argument("--publish-rows", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--per-day", type=int, default=50_000)
+    parser.add_argument("--pool", type=int, default=1_000_000, help="distinct addresses the simulated bounces go to")
+    parser.add_argument("--scale", type=int, default=1, help="simulate the days at 1/SCALE of the rate, sizes scaled up")
+    parser.add_argument("--only", choices=["pipeline", "publish", "years"], nargs="+",
+                        default=["pipeline", "publish", "years"], help="with --state: which figures")
     args = parser.parse_args(argv)
+    from bouncewatch import logs
+
+    logs.configure("warning", "console")  # the in-process parts (seeding, publishing) say nothing
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    state = tuple(args.state)
     rows = []
     for db in dbs:
-        for n in args.n:
-            print(f"== {db}, N = {n:,}", flush=True)
-            row = bench(n, db, args.batch_size, tuple(args.state))
-            row["db"] = db
-            rows.append(row)
-            print(
-                f"   baseline {row['baseline_s']:.1f} s ({row['baseline_rate']:,.0f} msgs/s); "
-                f"bouncewatch {row['bw_s']:.1f} s ({row['bw_rate']:,.0f} msgs/s); "
-                f"ratio {row['ratio']:.2f}; peak RSS {row['rss_mb']:.0f} MB (with parsing processes {row['tree_rss_mb']:.0f} MB); "
-                f"database {row['db_mb']:.1f} MB; left in INBOX {row['left_in_inbox']}",
-                flush=True,
-            )
-    print()
-    print(f"{'db':<11}{'N':>9}{'baseline s':>12}{'bouncewatch s':>15}{'msgs/s':>9}{'ratio':>7}{'peak RSS MB':>13}{'+parsers MB':>11}{'db MB':>8}")
+        for n in args.n if (not state[0] or "pipeline" in args.only) else ():
+            runs = [(0, 0), state] if state[0] else [state]
+            for seeded in runs:
+                label = f", {seeded[0]:,} addresses and {seeded[1]:,} events" if seeded[0] else (", empty" if state[0] else "")
+                print(f"== {db}, N = {n:,}{label}", flush=True)
+                row = bench(n, db, args.batch_size, seeded, args.state_cache)
+                row["db"], row["state"] = db, bool(seeded[0])
+                rows.append(row)
+                report_row(row)
+            if state[0]:
+                empty, full = rows[-2], rows[-1]
+                print(f"   with state / empty: {full['bw_rate'] / empty['bw_rate']:.2f} of the rate "
+                      f"(ratios to the baseline {full['ratio']:.2f} / {empty['ratio']:.2f})", flush=True)
+        if state[0] and "publish" in args.only:
+            print(f"== {db}, publish", flush=True)
+            bench_publish(db, args.publish_rows)
+        if state[0] and "years" in args.only:
+            print(f"== {db}, two years", flush=True)
+            bench_years(db, args.days, args.per_day, args.pool, args.scale)
+    if rows:
+        print()
+        print(f"{'db':<11}{'N':>9}{'state':>7}{'baseline s':>12}{'bouncewatch s':>15}{'msgs/s':>9}{'ratio':>7}"
+              f"{'peak RSS MB':>13}{'+parsers MB':>11}{'db MB':>8}")
     for r in rows:
         print(
-            f"{r['db']:<11}{r['n']:>9,}{r['baseline_s']:>12.1f}{r['bw_s']:>15.1f}"
+            f"{r['db']:<11}{r['n']:>9,}{'yes' if r['state'] else 'no':>7}{r['baseline_s']:>12.1f}{r['bw_s']:>15.1f}"
             f"{r['bw_rate']:>9,.0f}{r['ratio']:>7.2f}{r['rss_mb']:>13.0f}{r['tree_rss_mb']:>11.0f}{r['db_mb']:>8.1f}"
         )
     failed = [r for r in rows if r["left_in_inbox"]]

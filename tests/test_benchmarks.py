@@ -34,6 +34,16 @@ def test_pipeline_benchmark_smoke(db, request):
     assert row and row[0].split()[1] == "200"
 
 
+def test_pipeline_benchmark_state_smoke():
+    """benchmarks/pipeline.py --state runs end to end at toy sizes: state against empty, publish, two years."""
+    output = run("pipeline.py", "--n", "30", "--db", "sqlite", "--state", "200", "1000", "--publish-rows", "100",
+                 "--days", "3", "--per-day", "40", "--pool", "50")
+    assert "with state / empty:" in output
+    assert [line.split()[0] for line in output.splitlines() if line.startswith("     ") and "/" in line][:4] == [
+        "text", "csv", "json", "postfix"]
+    assert "3 days:" in output and "a prune of one year of events" in output
+
+
 def test_hostile_http_benchmark_smoke():
     """benchmarks/hostile_http.py runs its four scenarios against a real daemon and reports /healthz under each."""
     output = run("hostile_http.py", "--seconds", "1", "--slow", "20", "--flood", "10")

@@ -164,21 +164,22 @@ def poll(settings: config.Settings) -> None:
     from .. import store
     from ..imap.mailbox import MailboxError
     from ..publish.files import ShrinkRefused
-    from ..service.pipeline import publish_blocklist, run_cycle
+    from ..service.pipeline import run_cycle
+    from ..service.publisher import PUBLISHER
 
     if not settings.mailboxes:
         fail("config error: mailboxes: no [[mailboxes]] configured", EXIT_USAGE)
     failures = []
     for mailbox in settings.mailboxes:
-        try:
-            _print_summary(run_cycle(settings, mailbox))
+        try:  # the outputs are written once, after every mailbox
+            _print_summary(run_cycle(settings, mailbox, publish=lambda _settings: None))
         except (MailboxError, ShrinkRefused) as exc:
             failures.append(f"mailbox {mailbox.name}: {exc}")
         except OSError as exc:
             failures.append(f"mailbox {mailbox.name}: {exc}")
     try:
-        publish_blocklist(settings)
-    except ShrinkRefused as exc:
+        PUBLISHER.publish_if_changed(settings)
+    except (ShrinkRefused, OSError) as exc:
         failures.append(str(exc))
     click.echo(f"blocklist: {settings.blocklist_path} ({store.count_blocked()} addresses)")
     if settings.webhooks:

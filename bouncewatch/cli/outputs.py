@@ -60,16 +60,17 @@ def export(settings: config.Settings, format_: str, output: Path | None, mode: s
         fail(f"--mode: {mode!r} is not an octal file mode such as 0644", EXIT_USAGE)
     started = time.monotonic()
     progress = _progress(store.count_blocked() if sys.stderr.isatty() else 0)
+    outputs.refresh_index()
     try:
         if output is None:
             sink = sys.stdout.buffer
             rendering = outputs.Rendering(format_, sink, outputs.now_text())
-            outputs.render([rendering], outputs.stored_rows(), progress)
+            outputs.render_index([rendering], progress)
             sink.flush()
         else:
             with AtomicFile(output, file_mode) as temp:
                 rendering = outputs.Rendering(format_, temp, outputs.now_text())
-                outputs.render([rendering], outputs.stored_rows(), progress)
+                outputs.render_index([rendering], progress)
                 temp.commit()
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (| head): not an error worth a trace
@@ -101,7 +102,7 @@ def publish(settings: config.Settings, force: bool) -> None:
       bouncewatch publish --force -c /etc/bouncewatch.toml
     """
     try:
-        results = outputs.publish_outputs(outputs.configured_outputs(settings), outputs.stored_rows(), force=force)
+        results = outputs.publish_outputs(outputs.configured_outputs(settings), force=force)
     except (ShrinkRefused, OSError) as exc:
         fail(str(exc), EXIT_RUNTIME)
     for result in results:

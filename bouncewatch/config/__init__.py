@@ -207,6 +207,9 @@ class RetentionSettings(_Section):
 
 class BlocklistSettings(_Section):
     path: Path | None = None  # default: blocklist.txt next to the config file
+    # The daemon writes the outputs (this file and every [[outputs]]) at most this often; the
+    # changes in between are written together, and the last one before it stops.
+    min_interval_seconds: Annotated[float, Field(ge=0, le=86400)] = 10
 
 
 class LogSettings(_Section):

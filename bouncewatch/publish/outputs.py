@@ -1,8 +1,14 @@
 """Publish the blocklist as every configured output: text, CSV, JSON, Postfix access map.
 
-Rows are streamed from the database once and rendered into one temp file per output in
-batches, so a million addresses take bounded memory. Each temp file is hashed while written;
-the old file is hashed by reading it in pieces; only a changed output replaces its file
+From the database, outputs are written from the blocklist index (store/blocklist_index.py):
+each blocked address's line in every format is rendered once, when the address changes
+(`refresh_index`, from the change marks the database's triggers leave), and publishing streams
+those lines in address order, joined inside the database, one pass for every output: a
+publish costs the size of the blocklist, whatever the history. Rows handed in (tests, other
+sources) are rendered the same way, line by line. Either way the output goes into one temp
+file per output in bounded memory. Each temp file is hashed while written; the old file is
+hashed by reading it in pieces (unless this process wrote or read it last and it has not
+changed since: then its digest and count are remembered); only a changed output replaces its file
 (atomically, see blocklist.AtomicFile), with its file mode, and then runs its command. An
 output that would lose more than `max_shrink` of its addresses (or all of them) is refused
 unless forced, and the old file stays, so an empty or failed database read never empties it.
@@ -37,6 +43,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -51,6 +58,7 @@ from ..config import Settings
 from ..config.outputs import resolve
 from ..rules.addresses import printable
 from ..rules.ledger import block_class
+from ..store import blocklist_index
 from .files import AtomicFile, ShrinkRefused
 
 log = structlog.get_logger("bouncewatch.outputs")
@@ -136,8 +144,11 @@ def _fields(row: Row) -> list[object]:
 
 
 class Renderer(Protocol):
+    format: str
     def header(self, generated_at: str) -> bytes: ...
+    def line(self, row: Row) -> str: ...  # one entry, "" when the format leaves the address out
     def rows(self, rows: list[Row]) -> tuple[bytes, int]: ...  # bytes and entries written
+    def block(self, text: str | bytes, entries: int) -> bytes: ...  # entries rendered and joined before
     def footer(self) -> bytes: ...
     def volatile(self, line: bytes) -> bool: ...  # a line left out of the change check
     def count(self, path: Path) -> int: ...  # entries in an existing file of this format
@@ -148,80 +159,102 @@ def _count_lines(path: Path, keep: Callable[[bytes], bool]) -> int:
         return sum(1 for line in file if keep(line))
 
 
-class TextRenderer:
+class _LineRenderer:
+    """Entries one per line (or lines), joined by `separator`; what every format shares."""
+
+    format = ""
+    separator = ""  # between two entries (JSON's comma)
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.skipped: list[str] = []  # addresses the format left out
+
     def header(self, generated_at: str) -> bytes:
         return b""
 
+    def line(self, row: Row) -> str:
+        raise NotImplementedError
+
     def rows(self, rows: list[Row]) -> tuple[bytes, int]:
-        return "".join(f"{row.address}\n" for row in rows).encode("utf-8"), len(rows)
+        lines = []
+        for row in rows:
+            line = self.line(row)
+            if line:
+                lines.append(line)
+            else:
+                self.skipped.append(row.address)
+        return self.block(self.separator.join(lines), len(lines)), len(lines)
+
+    def block(self, text: str | bytes, entries: int) -> bytes:
+        if not entries:
+            return b""
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        if self.entries and self.separator:
+            data = self.separator.encode() + data
+        self.entries += entries
+        return data
 
     def footer(self) -> bytes:
         return b""
 
     def volatile(self, line: bytes) -> bool:
         return False
+
+
+class TextRenderer(_LineRenderer):
+    format = "text"
+
+    def line(self, row: Row) -> str:
+        return f"{row.address}\n"
 
     def count(self, path: Path) -> int:
         return _count_lines(path, lambda line: bool(line.strip()))
 
 
-class CsvRenderer:
+class CsvRenderer(_LineRenderer):
+    format = "csv"
+
     def __init__(self) -> None:
+        super().__init__()
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)  # excel dialect: RFC 4180 quoting, \r\n
 
-    def _take(self) -> bytes:
+    def _take(self) -> str:
         text = self.buffer.getvalue()
         self.buffer.seek(0)
         self.buffer.truncate()
-        return text.encode("utf-8")
+        return text
 
     def header(self, generated_at: str) -> bytes:
         self.writer.writerow(FIELDS)
+        return self._take().encode("utf-8")
+
+    def line(self, row: Row) -> str:
+        self.writer.writerow(_fields(row))
         return self._take()
-
-    def rows(self, rows: list[Row]) -> tuple[bytes, int]:
-        self.writer.writerows(_fields(row) for row in rows)
-        return self._take(), len(rows)
-
-    def footer(self) -> bytes:
-        return b""
-
-    def volatile(self, line: bytes) -> bool:
-        return False
 
     def count(self, path: Path) -> int:
         with path.open(encoding="utf-8", errors="replace", newline="") as file:
             return max(sum(1 for _ in csv.reader(file)) - 1, 0)
 
 
-class JsonRenderer:
+class JsonRenderer(_LineRenderer):
+    format = "json"
+    separator = ",\n"
     _GENERATED = b'"generated_at":'
     _ENTRY = b'{"address":'
-
-    def __init__(self) -> None:
-        self.first = True
 
     def header(self, generated_at: str) -> bytes:
         return f'{{\n"generated_at": {json.dumps(generated_at)},\n"addresses": [\n'.encode()
 
-    def rows(self, rows: list[Row]) -> tuple[bytes, int]:
-        parts = []
-        for row in rows:
-            item = dict(zip(FIELDS, _fields(row)))
-            for key in ("first_bounce", "last_bounce", "blocked_at"):
-                item[key] = item[key] or None
-            parts.append(json.dumps(item, ensure_ascii=False))
-        if not parts:
-            return b"", 0
-        text = ",\n".join(parts)
-        if not self.first:
-            text = ",\n" + text
-        self.first = False
-        return text.encode("utf-8"), len(parts)
+    def line(self, row: Row) -> str:
+        item = dict(zip(FIELDS, _fields(row)))
+        for key in ("first_bounce", "last_bounce", "blocked_at"):
+            item[key] = item[key] or None
+        return json.dumps(item, ensure_ascii=False)
 
     def footer(self) -> bytes:
-        return b"\n]\n}\n" if not self.first else b"]\n}\n"
+        return b"\n]\n}\n" if self.entries else b"]\n}\n"
 
     def volatile(self, line: bytes) -> bool:
         return line.startswith(self._GENERATED)
@@ -239,29 +272,15 @@ def postfix_text(text: str, limit: int = 200) -> str:
     return " ".join(_NOT_PRINTABLE.sub(" ", text).split())[:limit].rstrip()
 
 
-class PostfixRenderer:
-    def __init__(self) -> None:
-        self.skipped: list[str] = []
+class PostfixRenderer(_LineRenderer):
+    format = "postfix"
 
-    def header(self, generated_at: str) -> bytes:
-        return b""
-
-    def rows(self, rows: list[Row]) -> tuple[bytes, int]:
-        lines = []
-        for row in rows:
-            if _UNSAFE_KEY.search(row.address) or row.address.startswith("#"):
-                self.skipped.append(row.address)
-                continue
-            code = POSTFIX_CODES.get(row.block_class, POSTFIX_DEFAULT_CODE)
-            why = postfix_text(row.reason) or row.block_class
-            lines.append(f"{row.address} REJECT {code} bouncewatch: {why}\n")
-        return "".join(lines).encode("utf-8"), len(lines)
-
-    def footer(self) -> bytes:
-        return b""
-
-    def volatile(self, line: bytes) -> bool:
-        return False
+    def line(self, row: Row) -> str:
+        if _UNSAFE_KEY.search(row.address) or row.address.startswith("#"):
+            return ""
+        code = POSTFIX_CODES.get(row.block_class, POSTFIX_DEFAULT_CODE)
+        why = postfix_text(row.reason) or row.block_class
+        return f"{row.address} REJECT {code} bouncewatch: {why}\n"
 
     def count(self, path: Path) -> int:
         return _count_lines(path, lambda line: bool(line.strip()) and line[:1] not in b"# \t")
@@ -305,6 +324,11 @@ class Rendering:
         self.count += written
         self._emit(data)
 
+    def add_block(self, text: str | bytes, entries: int) -> None:
+        """Entries rendered beforehand (the blocklist index), joined with the format's separator."""
+        self.count += entries
+        self._emit(self.renderer.block(text, entries))
+
     def finish(self) -> None:
         self._emit(self.renderer.footer(), check_volatile=True)
 
@@ -332,8 +356,68 @@ def render(
     return total
 
 
+def render_index(renderings: list[Rendering], progress: Callable[[int], None] | None = None) -> int:
+    """Feed every rendering from the blocklist index (lines rendered when their addresses
+    changed), each from its format's table in address order; return how many entries the
+    last one got (every address, for text)."""
+    total = 0
+    for rendering in renderings:
+        total = 0
+        renderer = rendering.renderer
+        for entries, text in blocklist_index.blocks(renderer.format, getattr(renderer, "separator", "")):
+            rendering.add_block(text, entries)
+            total += entries
+            if progress is not None:
+                progress(total)
+        rendering.finish()
+    return total
+
+
+def entry_lines(values: tuple) -> list[str]:
+    """A blocked row (store.BLOCKED_ROW_FIELDS) as its line in each format of the blocklist
+    index (store/blocklist_index.FORMATS); "" where a format leaves the address out (every
+    format, for an address that is not printable: see `publishable`)."""
+    rows = list(publishable([values]))
+    if not rows:
+        return [""] * len(blocklist_index.FORMATS)
+    row = rows[0]
+    renderers = getattr(_line_renderers, "by_format", None)
+    if renderers is None:  # one set per thread: the CSV renderer keeps a buffer
+        renderers = _line_renderers.by_format = {name: make() for name, make in RENDERERS.items()}
+    lines = [renderers[format].line(row) for format in blocklist_index.FORMATS]
+    if not lines[blocklist_index.FORMATS.index("postfix")]:
+        log.warning("postfix_key_skipped", address=row.address, why="cannot be a Postfix map key")
+    return lines
+
+
+_line_renderers = threading.local()
+
+
+def refresh_index(progress: Callable[[int], None] | None = None) -> int:
+    """Render the lines of every address blocked, unblocked or changed since the last refresh
+    (all of them once, after the upgrade that made the index); return how many."""
+    return blocklist_index.refresh(entry_lines, on_render=progress)
+
+
+# What this process last wrote or read of each output: (dev, inode, size, mtime, format) →
+# digest and entries, so an unchanged file is not read again to be compared or counted.
+_KNOWN: dict[Path, tuple[tuple, str, int]] = {}
+
+
+def _stat_key(path: Path, renderer: Renderer) -> tuple:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, renderer.format)
+
+
 def scan(path: Path, renderer: Renderer) -> tuple[str, int] | None:
     """(digest without volatile lines, entries) of an existing file, or None if there is none."""
+    try:
+        key = _stat_key(path, renderer)
+    except FileNotFoundError:
+        return None
+    known = _KNOWN.get(path)
+    if known is not None and known[0] == key:
+        return known[1], known[2]
     digest = hashlib.sha256()
     try:
         with path.open("rb") as file:
@@ -344,9 +428,11 @@ def scan(path: Path, renderer: Renderer) -> tuple[str, int] | None:
             else:
                 while block := file.read(_READ_BLOCK):
                     digest.update(block)
-        return digest.hexdigest(), renderer.count(path)
+        found = digest.hexdigest(), renderer.count(path)
     except FileNotFoundError:
         return None
+    _KNOWN[path] = (key, *found)
+    return found
 
 
 # -- publishing -------------------------------------------------------------------------------
@@ -395,6 +481,11 @@ def _marker(path: Path) -> Path:
     return path.with_name(f".{path.name}.command-failed")
 
 
+def is_pending(spec: OutputSpec) -> bool:
+    """The output's file is missing, or its command failed last time (it runs again)."""
+    return not spec.path.exists() or (bool(spec.command) and _marker(spec.path).exists())
+
+
 def run_command(spec: OutputSpec) -> str | None:
     """Run the output's command (argv, no shell); return why it failed, or None."""
     marker = _marker(spec.path)
@@ -427,18 +518,24 @@ class Published:
 
 
 def publish_outputs(
-    specs: list[OutputSpec], rows: Iterable[Row], *, force: bool = False
+    specs: list[OutputSpec], rows: Iterable[Row] | None = None, *, force: bool = False
 ) -> list[Published]:
-    """Render the rows into every output, then replace each that changed (see module doc).
+    """Render the rows (None: the blocklist index of the open database, brought up to date
+    first) into every output, then replace each that changed (see module doc).
 
     Raises ShrinkRefused (after publishing the other outputs) when an output was refused,
     OutputCommandFailed when a command failed.
     """
+    if rows is None:
+        refresh_index()
     generated_at = now_text()
     temps = [AtomicFile(spec.path, spec.mode) for spec in specs]
     try:
         renderings = [Rendering(spec.format, temp, generated_at) for spec, temp in zip(specs, temps)]
-        render(renderings, rows)
+        if rows is None:
+            render_index(renderings)
+        else:
+            render(renderings, rows)
         results = [
             _settle(spec, temp, rendering, force) for spec, temp, rendering in zip(specs, temps, renderings)
         ]
@@ -457,7 +554,7 @@ def publish_outputs(
 def _settle(spec: OutputSpec, temp: AtomicFile, rendering: Rendering, force: bool) -> Published:
     result = Published(spec, count=rendering.count)
     renderer = rendering.renderer
-    if isinstance(renderer, PostfixRenderer) and renderer.skipped:
+    if renderer.skipped:  # rendered from rows; from the index, the refresh has logged them
         log.warning("postfix_keys_skipped", path=str(spec.path), count=len(renderer.skipped),
                     first=renderer.skipped[0])
     old = scan(spec.path, renderer)
@@ -476,6 +573,7 @@ def _settle(spec: OutputSpec, temp: AtomicFile, rendering: Rendering, force: boo
         result.refused = why
         return result
     temp.commit()
+    _KNOWN[spec.path] = (_stat_key(spec.path, renderer), rendering.digest.hexdigest(), rendering.count)
     result.changed = True
     log.info("output_written", path=str(spec.path), format=spec.format, addresses=rendering.count,
              forced=bool(why))
@@ -486,5 +584,5 @@ def _settle(spec: OutputSpec, temp: AtomicFile, rendering: Rendering, force: boo
 
 def publish_all(settings: Settings, *, force: bool = False) -> bool:
     """Publish every configured output from the open database; True when any file changed."""
-    results = publish_outputs(configured_outputs(settings), stored_rows(), force=force)
+    results = publish_outputs(configured_outputs(settings), force=force)
     return any(r.changed for r in results)

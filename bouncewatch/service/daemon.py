@@ -43,9 +43,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .. import config, logs, store
 from ..config import Settings
-from ..publish.files import write_atomically
+from ..publish.files import ShrinkRefused, write_atomically
 from ..store.leases import Leases, leases_for
 from .observers import CycleObserver
+from .publisher import PUBLISHER
 from .sdnotify import notify, watchdog_interval
 from .webhook_sender import WebhookSender
 from .worker import Health, MailboxWorker
@@ -175,6 +176,7 @@ class Daemon:
             for worker in self._workers.values():
                 worker.wake()
             self.scheduler.shutdown(wait=True)  # each running step finishes the batch in hand
+            self._publish_last_change()
             self.leases.release_all()
             store.close_database()
             log.info("stopped")
@@ -185,6 +187,15 @@ class Daemon:
         if self.settings.webhooks and self._webhooks is None:
             self._webhooks = WebhookSender(self.settings)
             self._webhooks.start()
+
+    def _publish_last_change(self) -> None:
+        """Write what the coalescing publisher still owes, before the process ends."""
+        try:
+            PUBLISHER.flush(self.settings)
+        except (ShrinkRefused, OSError, *store.DATABASE_FAULTS) as exc:
+            log.error("publish_failed", error=str(exc)[:500], error_type=type(exc).__name__)
+        finally:
+            store.close_database()
 
     def _start_worker(self, mailbox: config.MailboxSettings) -> None:
         observer = self._http.metrics if self._http is not None else None

@@ -29,7 +29,8 @@ from ..rules.ledger import apply_verdict
 from ..store import outbox
 from .alerts import update_sender_alerts
 from .analysis import Analysis, outcome_of
-from .pipeline import ledger_policy, plan_events, publish_blocklist
+from .pipeline import ledger_policy, plan_events
+from .publisher import PUBLISHER
 
 log = structlog.get_logger("bouncewatch.ingest")
 
@@ -132,8 +133,8 @@ def ingest(
     for address in result.newly_blocked:
         log.info("address_blocked", address=address, why=states[address].blocked_reason, source="provider")
     if result.newly_blocked:
-        try:
-            publish_blocklist(settings)
+        try:  # coalesced with the mailboxes' publishes: at most one per [blocklist] min_interval_seconds
+            PUBLISHER.request(settings)
         except Exception as exc:  # noqa: BLE001 - the events are recorded; the next publish catches up
             log.error("publish_failed", error=str(exc)[:500])
     return result

@@ -11,7 +11,6 @@ fingerprint and only moved, never recounted.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Protocol
@@ -30,6 +29,7 @@ from ..rules.classify import ClassPolicy, is_sender_side
 from ..rules.ledger import LedgerPolicy, apply_verdict, counts
 from .alerts import update_sender_alerts
 from .analysis import Analyser, Analysis, Outcomes
+from .publisher import PUBLISHER
 
 log = structlog.get_logger("bouncewatch.pipeline")
 
@@ -323,14 +323,17 @@ def run_cycle(
     mailbox_settings: MailboxSettings,
     parse: Parser = parse_message,
     stop: StopFlag | None = None,
+    publish: Callable[[Settings], object] | None = None,
 ) -> CycleSummary:
     """Connect, process every new message of the mailbox's folders, publish the blocklist.
 
     With `stop` set (SIGTERM), the batch in hand is finished and no new one is started.
+    `publish` is called at the end: by default the outputs are written now if the blocked set
+    changed (the daemon passes its coalescing publisher's `request`).
     """
     with Mailbox(mailbox_settings) as mailbox:
         summary = process_folders(settings, mailbox_settings, mailbox, parse, stop)
-    publish_blocklist(settings)
+    (publish or PUBLISHER.publish_if_changed)(settings)
     log.info(
         "cycle_done",
         mailbox=summary.mailbox,
@@ -343,12 +346,6 @@ def run_cycle(
     return summary
 
 
-_publish_lock = threading.Lock()  # workers of several mailboxes: one writer at a time, newest wins
-
-
 def publish_blocklist(settings: Settings, *, force: bool = False) -> bool:
-    """Rewrite every blocklist output from the database where its content changed."""
-    from ..publish.outputs import publish_all  # every output: [blocklist] path and [[outputs]]
-
-    with _publish_lock:
-        return publish_all(settings, force=force)
+    """Rewrite every blocklist output from the database where its content changed, now."""
+    return PUBLISHER.publish(settings, force=force)

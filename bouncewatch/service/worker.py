@@ -32,7 +32,8 @@ from ..records import CycleSummary
 from ..store.leases import Leases
 from .backoff import Backoff
 from .observers import CycleObserver
-from .pipeline import Parser, process_folders, publish_blocklist, run_cycle
+from .pipeline import Parser, process_folders, run_cycle
+from .publisher import PUBLISHER, Publisher
 from .retention import prune_step
 
 log = structlog.get_logger("bouncewatch.worker")
@@ -99,6 +100,7 @@ class MailboxWorker:
         rand: Callable[[], float] = random.random,
         on_health: Callable[[Health], None] | None = None,
         observer: CycleObserver | None = None,
+        publisher: Publisher = PUBLISHER,
     ) -> None:
         self.settings = settings
         self.mailbox = mailbox
@@ -111,6 +113,7 @@ class MailboxWorker:
         self._rand = rand
         self._on_health = on_health
         self._observer = observer  # metrics (service/observers.py); None: nobody listens
+        self._publisher = publisher  # coalesces the outputs' writes across cycles and mailboxes
         self._had_lease = False
         self.idle = threading.Event()  # set while no step runs
         self.idle.set()
@@ -165,7 +168,7 @@ class MailboxWorker:
                 return self._idle_session(settings, mailbox)
             started = time.monotonic()
             guard = _Guard(self)
-            summary = run_cycle(settings, mailbox, self._parse, guard)
+            summary = run_cycle(settings, mailbox, self._parse, guard, publish=self._publisher.request)
             self._succeeded(summary.messages)
             self._observe(summary, started)
             prune_step(settings, guard)  # between this mailbox's cycles, a few seconds at most
@@ -192,7 +195,7 @@ class MailboxWorker:
             while True:
                 started = time.monotonic()
                 summary = process_folders(settings, mailbox, connection, self._parse, guard)
-                publish_blocklist(settings)
+                self._publisher.request(settings)
                 self._succeeded(summary.messages)
                 self._observe(summary, started)
                 prune_step(settings, guard)

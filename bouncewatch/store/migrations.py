@@ -92,5 +92,61 @@ def _v6(db: peewee.Database) -> None:
     """Console sessions kept server-side: a new table (console_session), created after the steps."""
 
 
-STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
-ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3,)  # steps whose work create_tables misses
+
+_FORMATS = ("text", "csv", "json", "postfix")  # store/blocklist_index.FORMATS, as of this step
+_SQLITE_BLOCKLIST_INDEX = (
+    *(f"CREATE TABLE IF NOT EXISTS blocklist_{f} (address TEXT NOT NULL PRIMARY KEY, line TEXT NOT NULL) "
+      "WITHOUT ROWID" for f in _FORMATS),
+    "CREATE TABLE IF NOT EXISTS blocklist_change (id INTEGER NOT NULL PRIMARY KEY, address TEXT NOT NULL)",
+    # An upsert's DO UPDATE fires the update trigger, its insert the insert trigger.
+    "CREATE TRIGGER IF NOT EXISTS address_blocklist_insert AFTER INSERT ON address WHEN new.blocked BEGIN "
+    "INSERT INTO blocklist_change (address) VALUES (new.address); "
+    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'blocklist_generation'; END",
+    "CREATE TRIGGER IF NOT EXISTS address_blocklist_update AFTER UPDATE ON address WHEN old.blocked OR new.blocked "
+    "BEGIN INSERT INTO blocklist_change (address) VALUES (new.address); "
+    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'blocklist_generation' "
+    "AND old.blocked IS NOT new.blocked; END",
+    "CREATE TRIGGER IF NOT EXISTS address_blocklist_delete AFTER DELETE ON address WHEN old.blocked BEGIN "
+    "INSERT INTO blocklist_change (address) VALUES (old.address); "
+    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'blocklist_generation'; END",
+)
+_POSTGRES_BLOCKLIST_INDEX = (
+    *(f'CREATE TABLE IF NOT EXISTS blocklist_{f} (address VARCHAR(320) COLLATE "C" NOT NULL PRIMARY KEY, '
+      "line TEXT NOT NULL)" for f in _FORMATS),
+    "CREATE TABLE IF NOT EXISTS blocklist_change (id BIGSERIAL PRIMARY KEY, address VARCHAR(320) NOT NULL)",
+    "CREATE OR REPLACE FUNCTION bw_blocklist_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_OP = 'DELETE' THEN "
+    "INSERT INTO blocklist_change (address) VALUES (OLD.address); "
+    "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'blocklist_generation'; "
+    "RETURN OLD; END IF; "
+    "INSERT INTO blocklist_change (address) VALUES (NEW.address); "
+    "IF TG_OP = 'INSERT' OR OLD.blocked IS DISTINCT FROM NEW.blocked THEN "
+    "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'blocklist_generation'; END IF; "
+    "RETURN NEW; END $$",
+    "DROP TRIGGER IF EXISTS address_blocklist_insert ON address",
+    "DROP TRIGGER IF EXISTS address_blocklist_update ON address",
+    "DROP TRIGGER IF EXISTS address_blocklist_delete ON address",
+    "CREATE TRIGGER address_blocklist_insert AFTER INSERT ON address FOR EACH ROW WHEN (NEW.blocked) "
+    "EXECUTE FUNCTION bw_blocklist_changed()",
+    "CREATE TRIGGER address_blocklist_update AFTER UPDATE ON address FOR EACH ROW "
+    "WHEN (OLD.blocked OR NEW.blocked) EXECUTE FUNCTION bw_blocklist_changed()",
+    "CREATE TRIGGER address_blocklist_delete AFTER DELETE ON address FOR EACH ROW WHEN (OLD.blocked) "
+    "EXECUTE FUNCTION bw_blocklist_changed()",
+)
+
+
+def _v7(db: peewee.Database) -> None:
+    """The blocklist index (store/blocklist_index.py): a table of rendered lines per output
+    format, the change marks and generation the triggers on `address` keep. Every address blocked now
+    is marked, so the first publish renders them all once."""
+    postgres = isinstance(db, peewee.PostgresqlDatabase)
+    for statement in _POSTGRES_BLOCKLIST_INDEX if postgres else _SQLITE_BLOCKLIST_INDEX:
+        db.execute_sql(statement)
+    db.execute_sql(
+        "INSERT INTO meta (key, value) VALUES ('blocklist_generation', '0') ON CONFLICT (key) DO NOTHING"
+    )
+    db.execute_sql("INSERT INTO blocklist_change (address) SELECT address FROM address WHERE blocked")
+
+
+STEPS: dict[int, Callable[[peewee.Database], None]] = {2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+ON_CREATE: tuple[Callable[[peewee.Database], None], ...] = (_v3, _v7)  # steps whose work create_tables misses

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import peewee
 from playhouse.db_url import connect
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 database_proxy = peewee.DatabaseProxy()
 DatabaseError = peewee.PeeweeException  # what the layers above catch: locked, unreachable, restarted
 DatabaseProxy = peewee.DatabaseProxy

@@ -33,7 +33,9 @@ import argparse
 import email
 import os
 import random
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,6 +99,7 @@ class Result:
     peak_rss_mb: float = 0.0
     tree_rss_mb: float = 0.0  # the main process and its parsing processes together
     db_mb: float = 0.0
+    cpu_s: float = 0.0  # user + system time of bouncewatch and its parsing processes
 
 
 def run_baseline(dovecot: ThrowawayDovecot, n: int, batch: int) -> Result:
@@ -178,6 +181,7 @@ def run_bouncewatch(config: Path) -> Result:
     of the process that forked it, here the benchmark holding N seeded messages.
     """
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.Popen(
         [sys.executable, "-m", "bouncewatch", "poll", "-c", str(config)],
         stdout=subprocess.PIPE,
@@ -201,7 +205,9 @@ def run_bouncewatch(config: Path) -> Result:
         raise RuntimeError(f"bouncewatch poll failed ({child.returncode}): {err.decode()[-2000:]}")
     summary = [line for line in out.decode().splitlines() if not line.startswith("  blocked:")]
     print(textwrap.indent("\n".join(summary), "    | "))
-    return Result(elapsed, peak_rss_mb=peak_main / 1024, tree_rss_mb=peak_tree / 1024)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Result(elapsed, peak_rss_mb=peak_main / 1024, tree_rss_mb=peak_tree / 1024, cpu_s=cpu)
 
 
 def database_size_mb(url: str, directory: Path) -> float:
@@ -316,6 +322,7 @@ def bench(
         "rss_mb": result.peak_rss_mb,
         "tree_rss_mb": result.tree_rss_mb,
         "db_mb": result.db_mb,
+        "cpu_s": result.cpu_s,
         "left_in_inbox": left,
     }
 
@@ -324,7 +331,7 @@ def report_row(row: dict[str, float]) -> None:
     print(
         f"   baseline {row['baseline_s']:.1f} s ({row['baseline_rate']:,.0f} msgs/s); "
         f"bouncewatch {row['bw_s']:.1f} s ({row['bw_rate']:,.0f} msgs/s); "
-        f"ratio {row['ratio']:.2f}; peak RSS {row['rss_mb']:.0f} MB (with parsing processes {row['tree_rss_mb']:.0f} MB); "
+        f"ratio {row['ratio']:.2f}; CPU {row['cpu_s']:.1f} s; peak RSS {row['rss_mb']:.0f} MB (with parsing processes {row['tree_rss_mb']:.0f} MB); "
         f"database {row['db_mb']:.1f} MB; left in INBOX {row['left_in_inbox']}",
         flush=True,
     )
@@ -412,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-day", type=int, default=50_000)
     parser.add_argument("--pool", type=int, default=1_000_000, help="distinct addresses the simulated bounces go to")
     parser.add_argument("--scale", type=int, default=1, help="simulate the days at 1/SCALE of the rate, sizes scaled up")
+    parser.add_argument("--repeat", type=int, default=1, help="with --state: run the empty/state pair this many "
+                        "times, alternating, and compare the medians (the machine's load moves single runs)")
     parser.add_argument("--only", choices=["pipeline", "publish", "years"], nargs="+",
                         default=["pipeline", "publish", "years"], help="with --state: which figures")
     args = parser.parse_args(argv)
@@ -423,18 +432,25 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for db in dbs:
         for n in args.n if (not state[0] or "pipeline" in args.only) else ():
-            runs = [(0, 0), state] if state[0] else [state]
+            runs = [(0, 0), state] * args.repeat if state[0] else [state]
+            pairs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
             for seeded in runs:
                 label = f", {seeded[0]:,} addresses and {seeded[1]:,} events" if seeded[0] else (", empty" if state[0] else "")
                 print(f"== {db}, N = {n:,}{label}", flush=True)
                 row = bench(n, db, args.batch_size, seeded, args.state_cache)
                 row["db"], row["state"] = db, bool(seeded[0])
                 rows.append(row)
+                pairs[bool(seeded[0])].append(row)
                 report_row(row)
             if state[0]:
-                empty, full = rows[-2], rows[-1]
-                print(f"   with state / empty: {full['bw_rate'] / empty['bw_rate']:.2f} of the rate "
-                      f"(ratios to the baseline {full['ratio']:.2f} / {empty['ratio']:.2f})", flush=True)
+                def median(key: str, with_state: bool) -> float:
+                    return statistics.median(r[key] for r in pairs[with_state])
+
+                print(f"   with state / empty: {median('bw_rate', True) / median('bw_rate', False):.2f} of the rate "
+                      f"({median('bw_rate', True):,.0f} / {median('bw_rate', False):,.0f} msgs/s; ratios to the "
+                      f"baseline {median('ratio', True):.2f} / {median('ratio', False):.2f}; CPU "
+                      f"{median('cpu_s', True):.1f} / {median('cpu_s', False):.1f} s"
+                      + (f"; medians of {args.repeat}" if args.repeat > 1 else "") + ")", flush=True)
         if state[0] and "publish" in args.only:
             print(f"== {db}, publish", flush=True)
             bench_publish(db, args.publish_rows)

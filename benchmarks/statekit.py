@@ -325,7 +325,9 @@ def prune_a_year(url: str, days: int) -> tuple[int, int, float]:
         now = BASE + timedelta(days=days)
         policy = retention.RetentionPolicy(events_days=keep, messages_days=keep)
         started = time.perf_counter()
-        result = retention.prune(policy, now)
+        result = retention.prune(  # as `bouncewatch prune` does
+            policy, now, batch=retention.LARGE_BATCH_ROWS, cache_kib=retention.LARGE_CACHE_KIB
+        )
         return result.removed["events"], result.removed["messages"], time.perf_counter() - started
     finally:
         store.close_database()

@@ -133,3 +133,25 @@ def test_v3_database_upgrades_in_place(engine, tmp_path, request):
     finally:
         if cleanup:
             drop_postgres_database(*cleanup)
+
+
+def test_hot_path_indexes_cover_only_the_rows_they_serve(tmp_path):
+    """Step 8: the blocked-address and sender-side indexes are partial, and the queries that need them use them."""
+    from datetime import datetime
+
+    store.open_database(f"sqlite:///{tmp_path}/state.db")
+    db = store.database_proxy.obj
+    try:
+        sql = dict(db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall())
+        assert "WHERE blocked = 1" in sql["address_blocked_address"] and "address_blocked" not in sql
+        assert sql["event_sender_side_domain_at"].endswith("WHERE sender_side")
+        assert "event_domain_sender_side_at" not in sql
+        query = store.Event.select(store.Event.reason).where(
+            (store.Event.domain == "x.org") & store.Event.sender_side & (store.Event.at >= datetime(2026, 1, 1)))
+        plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + query.sql()[0], query.sql()[1]))
+        assert "event_sender_side_domain_at" in plan
+        count = store.Address.select().where(store.Address.blocked == True).sql()  # noqa: E712
+        plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + count[0], count[1]))
+        assert "USING INDEX address_blocked_" in plan  # one of the partial ones: the blocked rows only
+    finally:
+        store.close_database()

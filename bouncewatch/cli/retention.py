@@ -69,7 +69,9 @@ def prune(settings: config.Settings, dry_run: bool, vacuum: bool) -> None:
             if show:
                 click.echo(f"\r  {KIND_NAMES[kind][0]}: {done:,} removed", nl=False, err=True)
 
-        result = retention.prune(policy, now, progress=progress)
+        result = retention.prune(
+            policy, now, batch=retention.LARGE_BATCH_ROWS, cache_kib=retention.LARGE_CACHE_KIB, progress=progress
+        )
         if show and result.total:
             click.echo("", err=True)
         counts = result.removed

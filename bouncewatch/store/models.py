@@ -20,7 +20,7 @@ import peewee
 
 from .connect import Timeouts, is_sqlite, postgres_database, sqlite_database, sqlite_file, sqlite_path, where
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 database_proxy = peewee.DatabaseProxy()
 DatabaseError = peewee.PeeweeException  # what the layers above catch: locked, unreachable, restarted
 DatabaseProxy = peewee.DatabaseProxy
@@ -52,7 +52,7 @@ class Meta(_Model):
 
 class Address(_Model):
     address = peewee.CharField(primary_key=True, max_length=320)
-    blocked = peewee.BooleanField(default=False, index=True)
+    blocked = peewee.BooleanField(default=False)  # indexes: partial, on the blocked rows (steps 3, 8)
     blocked_reason = peewee.TextField(default="")
     blocked_at = peewee.DateTimeField(null=True)
     soft_count = peewee.IntegerField(default=0)
@@ -104,9 +104,7 @@ class Event(_Model):
     original_message_id = peewee.CharField(default="", max_length=998)
     counted = peewee.BooleanField(default=True)  # False: a repeat, sender-side, or invalid address
     sender_side = peewee.BooleanField(default=False)
-
-    class Meta:
-        indexes = ((("domain", "sender_side", "at"), False),)
+    # step 8: an index on (domain, at) of the sender-side events only (the alerts' window)
 
 
 class FolderCursor(_Model):

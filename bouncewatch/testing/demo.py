@@ -59,7 +59,9 @@ def _bouncewatch(*args: str) -> None:
 def main(argv: list[str]) -> int:
     directory = Path(argv[0] if argv else "demo").resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    for leftover in ("state.db", "state.db-wal", "state.db-shm", "blocklist.txt"):
+    # A run before this one: its state, blocklist and the marker naming that state (a new demo
+    # starts afresh on purpose).
+    for leftover in ("state.db", "state.db-wal", "state.db-shm", "blocklist.txt", ".blocklist.txt.bouncewatch-state"):
         (directory / leftover).unlink(missing_ok=True)
     with ThrowawayDovecot(users={USER: PASSWORD}) as dovecot:
         messages = seed()

@@ -36,9 +36,10 @@ _HEADERISH = re.compile(
 _STRONG_HEADER = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|MIME-Version):", re.I)
 _STRONG_HEADER_LINE = re.compile(_STRONG_HEADER.pattern, re.I | re.M)
 _LINE_ADDRESS = re.compile(
+    # after a list number or an SMTP reply code (sendmail's "554 <a@b>... Host unknown"),
     # the whole address (never a shorter domain before a dot), then punctuation, the end of the
     # line or more words; "<" for Office 365's "a@b<mailto:a@b>" (an HTML link made text)
-    rf"^[ \t>*-]*(?:\d+[.)][ \t]*)?[\"']?<?(?:mailto:)?({_ADDR})(?![\w-]|\.[\w-])>?[\"']?[ \t]*(?:[:.,;(\[<-]|\.\.\.|$|[ \t]+\S)",
+    rf"^[ \t>*-]*(?:\d+[.)][ \t]*|[45]\d\d[ \t]+)?[\"']?<?(?:mailto:)?({_ADDR})(?![\w-]|\.[\w-])>?[\"']?[ \t]*(?:[:.,;(\[<-]|\.\.\.|$|[ \t]+\S)",
     re.ASCII,
 )
 _LABELLED = re.compile(
@@ -120,6 +121,7 @@ def _without(line: str, address: str) -> str:
     return "".join(out)
 
 
+_REPLY_LINE = re.compile(r"^[45]\d\d[ \t]+<?[^\s<>]+@[^\s<>]+>?\.\.\.")
 _REPLY_CODE = re.compile(r"(?<![\w.])[45]\d\d(?:[ -]|$)")
 
 
@@ -130,6 +132,8 @@ def _diagnostic_after(lines: list[str], index: int, address: str, is_recipient_l
     mail to <a@b>.") is followed, after a blank line, by the error: that paragraph is taken too
     when it carries an SMTP reply code or the wording of a reason and the statement did not."""
     first = _without(lines[index], address).strip(" \t:>.-")
+    if _REPLY_LINE.match(lines[index]) and first:
+        return first  # sendmail's "554 <a@b>... Host unknown": one line per recipient, complete
     parts = [first] if first else []
     end = min(len(lines), index + 14)
     i = index + 1

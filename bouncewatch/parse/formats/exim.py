@@ -99,6 +99,8 @@ def detect(view: MailView) -> list[Draft] | None:
         if not listed:
             return None
         drafts = textreport.read(view, recipients=listed).drafts
+        for draft in drafts:
+            draft.source = "x-failed-recipients"
     for draft in drafts:
         _session_status(draft)
         if draft.hint:

@@ -413,7 +413,10 @@ def _analyse_file(path: str) -> dict[str, Any]:
                 "diagnostic": record.diagnostic,
             }
         )
-    return {"file": path, "recipients": recipients}
+    result: dict[str, Any] = {"file": path, "recipients": recipients}
+    if parsed.kind == "notice":  # looks like a bounce, is none: archived as Ignored
+        result["notice"] = next((n.partition(": ")[2] for n in parsed.notes if n.startswith("not a bounce: ")), "")
+    return result
 
 
 @main.command()
@@ -440,7 +443,9 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
         if "error" in result:
             click.echo(f"{path}: cannot read: {result['error']}")
             continue
-        if not result["recipients"]:
+        if result.get("notice"):
+            click.echo(f"{path}: not a bounce ({result['notice']}), ignored")
+        elif not result["recipients"]:
             click.echo(f"{path}: not a bounce")
         for r in result["recipients"]:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)

@@ -1,6 +1,8 @@
 """Bytes of one email → per-recipient bounce records. Pure: no I/O, no logging, never raises.
 
-Detectors are tried in a fixed order, most specific first: ARF complaints, RFC 3464 DSNs,
+Mail that only looks like a bounce (``notices``: read receipts, challenge-response,
+moderation holds, quarantine digests) gives no records, kind ``notice``. Otherwise detectors
+are tried in a fixed order, most specific first: ARF complaints, RFC 3464 DSNs,
 RFC 3834 auto-replies, the non-standard families of ``formats`` (ending with a generic reader),
 and flufl.bounce for addresses only. The first detector that finds recipients wins; common
 finishing (codes, reason, pseudo status) is done by ``finalize``.
@@ -12,7 +14,7 @@ import re
 from dataclasses import replace
 
 from ..records import BounceRecord, ParsedMessage
-from . import arf, autoreply, delays, dsn, fallback, textreport
+from . import arf, autoreply, delays, dsn, fallback, notices, textreport
 from .fastmime import parse_bytes_typed
 from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS, PRE_DSN, family_of
@@ -73,6 +75,10 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
     msg, types = parse_bytes_typed(raw)
     view = build_view(msg, types)
     notes.extend(view.notes)
+    notice = notices.notice_of(view)
+    if notice:  # not a bounce: nothing to record, whatever the return path
+        notes.append(f"not a bounce: {notice}")
+        return ParsedMessage(kind="notice", original_message_id=_original_message_id(view), notes=tuple(notes))
     kind = ""
     drafts: list[Draft] = []
     for name, detect in DETECTORS:

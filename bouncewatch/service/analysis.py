@@ -43,10 +43,12 @@ class Analysis:
     unverified: str = ""  # why a signed return path was required and not found (verp_sign)
 
 
-def outcome_of(verdicts: Sequence[Verdict]) -> Outcome:
-    """The archive folder for a message: its gravest record decides."""
+def outcome_of(verdicts: Sequence[Verdict], kind: str = "") -> Outcome:
+    """The archive folder for a message: its gravest record decides; a message the parser
+    recognised as a notice that is no bounce (kind ``notice``) is Ignored, another without
+    records Unrecognized."""
     if not verdicts:
-        return Outcome.UNRECOGNIZED
+        return Outcome.IGNORED if kind == "notice" else Outcome.UNRECOGNIZED
     classes = {v.bounce_class for v in verdicts}
     for bounce_class, outcome in (
         (BounceClass.COMPLAINT, Outcome.COMPLAINT),
@@ -69,7 +71,7 @@ def analyse(
         if screened.unverified:
             return Analysis(parsed, (), Outcome.UNVERIFIED, screened.unverified)
         verdicts = screened.verdicts
-    return Analysis(parsed, verdicts, outcome_of(verdicts))
+    return Analysis(parsed, verdicts, outcome_of(verdicts, parsed.kind))
 
 
 def analyse_each(

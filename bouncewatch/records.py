@@ -90,7 +90,7 @@ class ParsedMessage:
     """Everything the parser read from one message."""
 
     records: tuple[BounceRecord, ...] = ()
-    kind: str = ""  # "dsn", "arf", "autoreply", a detector's name, or "" when not a bounce
+    kind: str = ""  # "dsn", "arf", "autoreply", "notice" (looks like a bounce, is none), a detector's name, or ""
     original_message_id: str = ""  # Message-ID of the returned original, where present
     notes: tuple[str, ...] = ()  # e.g. "truncated at 10485760 bytes"
 

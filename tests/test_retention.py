@@ -13,11 +13,13 @@ import pytest
 
 from bouncewatch import config, store
 from bouncewatch.cli.addresses import database_facts
+from bouncewatch.publish.outputs import configured_outputs, publish_outputs
 from bouncewatch.records import BounceRecord
 from bouncewatch.service.manual import manual_action
 from bouncewatch.service.pipeline import publish_blocklist
 from bouncewatch.service.retention import prune_step, retention_policy
 from bouncewatch.store import retention
+from bouncewatch.store.blocklist_index import BlocklistChange
 from bouncewatch.testing import samples
 
 from .spine import Deployment
@@ -25,6 +27,7 @@ from .spine import Deployment
 HARD = "gone@example.org"
 SOFT = "flaky@example.net"
 MANUAL = "asked@example.com"
+RELEASED = "back@example.com"  # blocked and unblocked by hand
 ORIGINAL = "<campaign-7.gone@sender.example>"
 OUTPUTS = """
 [[outputs]]
@@ -63,9 +66,34 @@ def seen_once(deployment: Deployment) -> bytes:
     store.open_database(settings.database_url)
     try:
         manual_action(settings, MANUAL, "asked to stop", "support", "block")
+        manual_action(settings, RELEASED, "typo in the import", "support", "block")
+        manual_action(settings, RELEASED, "fixed", "review", "unblock")
     finally:
         store.close_database()
     return hard
+
+
+def rerender_outputs(settings: config.Settings) -> list[bool]:
+    """Render every blocked address's lines again from the address table (as after a schema
+    upgrade) and publish; whether each output changed."""
+    blocked = store.Address.select(store.Address.address).where(store.Address.blocked)
+    BlocklistChange.insert_from(blocked, [BlocklistChange.address]).execute()
+    return [result.changed for result in publish_outputs(configured_outputs(settings))]
+
+
+def snapshot(url: str) -> dict[str, object]:
+    """What a prune could touch: rows kept per table, every address state, the audit, the last prune."""
+    store.open_database(url)
+    try:
+        return {
+            "events": store.Event.select().count(),
+            "messages": store.ProcessedMessage.select().count(),
+            "states": {a: store.get_state(a) for a in (HARD, SOFT, MANUAL, RELEASED)},
+            "audit": [(a.address, a.action, a.reason) for a in store.Audit.select().order_by(store.Audit.id)],
+            "last_prune": retention.last_prune(),
+        }
+    finally:
+        store.close_database()
 
 
 def test_prune_removes_old_events_and_keeps_state_audit_cursors_and_outputs(deployment):
@@ -75,8 +103,8 @@ def test_prune_removes_old_events_and_keeps_state_audit_cursors_and_outputs(depl
     settings = deployment.settings()
     store.open_database(settings.database_url)
     try:
-        states = {a: store.get_state(a) for a in (HARD, SOFT, MANUAL)}
-        audit = [(a.action, a.actor, a.reason) for a in store.audit_entries(MANUAL)]
+        states = {a: store.get_state(a) for a in (HARD, SOFT, MANUAL, RELEASED)}
+        audit = {a: [(e.action, e.actor, e.reason) for e in store.audit_entries(a)] for a in (MANUAL, RELEASED)}
         cursor = store.get_cursor("bounces", "INBOX")
         later = store.utcnow() + timedelta(days=200)
         facts = database_facts()
@@ -91,14 +119,18 @@ def test_prune_removes_old_events_and_keeps_state_audit_cursors_and_outputs(depl
         assert {a: store.get_state(a) for a in states} == states
         assert states[HARD].blocked and states[HARD].blocked_reason.startswith("hard: ")
         assert states[SOFT].soft_count == 2 and len(states[SOFT].soft_times) == 2
-        assert states[MANUAL].blocked and states[MANUAL].manual
-        assert [(a.action, a.actor, a.reason) for a in store.audit_entries(MANUAL)] == audit == [
-            ("block", "support", "asked to stop")
-        ]
+        assert states[MANUAL].blocked and states[MANUAL].manual and states[MANUAL].blocked_reason == "manual: asked to stop"
+        assert not states[RELEASED].blocked
+        assert {a: [(e.action, e.actor, e.reason) for e in store.audit_entries(a)] for a in audit} == audit == {
+            MANUAL: [("block", "support", "asked to stop")],
+            RELEASED: [("block", "support", "typo in the import"), ("unblock", "review", "fixed")],
+        }
         assert store.get_cursor("bounces", "INBOX") == cursor
         assert retention.last_prune() == later
         assert database_facts()["oldest_event"] == ""
         assert publish_blocklist(settings) is False  # nothing to write
+        # every output rendered again from what the prune left: the same bytes
+        assert rerender_outputs(settings) == [False] * len(OUTPUT_FILES)
     finally:
         store.close_database()
     assert output_bytes(deployment) == before
@@ -151,10 +183,16 @@ def test_prune_command_under_faketime(deployment):
         pytest.skip("faketime (Debian package faketime) is not installed; tests/run.sh installs it")
     seen_once(deployment)
     blocklist = deployment.blocklist_path.read_bytes()
-    dry = bouncewatch(deployment, "prune", "--dry-run", faketime="+200 days")
-    assert dry.returncode == 0, dry.stderr
-    assert "bounce events older than 180 days" in dry.stdout and "): 3 would be removed" in dry.stdout
-    assert event_count(deployment) == 3
+    outputs = output_bytes(deployment)
+    history = bouncewatch(deployment, "history", HARD)
+    assert history.returncode == 0 and "userunknown" in history.stdout, history.stdout
+    before = snapshot(deployment.database_url)
+    for later in ("+200 days", "+401 days"):  # events only; events and message records
+        dry = bouncewatch(deployment, "prune", "--dry-run", faketime=later)
+        assert dry.returncode == 0, dry.stderr
+        assert "bounce events older than 180 days" in dry.stdout and "): 3 would be removed" in dry.stdout
+        assert snapshot(deployment.database_url) == before and output_bytes(deployment) == outputs
+    assert "message records older than 400 days" in dry.stdout and dry.stdout.count("): 3 would be removed") == 2
     done = bouncewatch(deployment, "prune", faketime="+200 days")
     assert done.returncode == 0, done.stderr
     assert "): 3 removed" in done.stdout and "database: " in done.stdout
@@ -162,15 +200,7 @@ def test_prune_command_under_faketime(deployment):
     assert history.returncode == 0 and "userunknown" not in history.stdout
     status = bouncewatch(deployment, "status", HARD)
     assert status.stdout.startswith(f"{HARD}: BLOCKED (hard: userunknown 5.1.1)"), status.stdout
-    assert deployment.blocklist_path.read_bytes() == blocklist
-
-
-def event_count(deployment: Deployment) -> int:
-    store.open_database(deployment.database_url)
-    try:
-        return store.Event.select().count()
-    finally:
-        store.close_database()
+    assert deployment.blocklist_path.read_bytes() == blocklist and output_bytes(deployment) == outputs
 
 
 # -- the daemon's daily prune -------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Bytes of one email → per-recipient bounce records. Pure: no I/O, no logging, never raises.
 
-Detectors are tried in a fixed order, most specific first: ARF complaints, RFC 3464 DSNs,
+Mail that only looks like a bounce (``notices``: read receipts, challenge-response,
+moderation holds, quarantine digests) gives no records, kind ``notice``. Otherwise detectors
+are tried in a fixed order, most specific first: ARF complaints, RFC 3464 DSNs,
 RFC 3834 auto-replies, the non-standard families of ``formats`` (ending with a generic reader),
 and flufl.bounce for addresses only. Each says where it read every address; ``recipients``
 cleans them, drops our own and keeps a loose scan's only when something backs it up. The first
@@ -15,7 +17,7 @@ import re
 from dataclasses import replace
 
 from ..records import BounceRecord, OwnAddresses, ParsedMessage
-from . import arf, autoreply, delays, dsn, fallback, recipients, textreport
+from . import arf, autoreply, delays, dsn, fallback, notices, recipients, textreport
 from .fastmime import parse_bytes_typed
 from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS, PRE_DSN, family_of
@@ -85,7 +87,7 @@ def parse_message_with_verp(raw: bytes, verp_pattern: re.Pattern[str] | None) ->
 def _detect(view: MailView, own: OwnAddresses | None, notes: list[str]) -> tuple[str, list[Draft]]:
     """The winning detector's name and its screened drafts; ``("", [])`` when none wins."""
     unbacked: list[str] = []
-    for index, (name, detect) in enumerate(DETECTORS):
+    for name, detect in DETECTORS:
         try:
             found = detect(view)
         except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the message
@@ -101,7 +103,7 @@ def _detect(view: MailView, own: OwnAddresses | None, notes: list[str]) -> tuple
         if not screened.drafts:
             continue
         if name in _LOOSE_READERS and name != "flufl":
-            return _better_backed(view, own, name, screened.drafts, index, notes)
+            return _better_backed(view, own, name, screened.drafts, notes)
         return name, screened.drafts
     if unbacked:
         notes.append("addresses found only by a loose scan, nothing backing them: " + ", ".join(unbacked[:10]))
@@ -109,7 +111,7 @@ def _detect(view: MailView, own: OwnAddresses | None, notes: list[str]) -> tuple
 
 
 def _better_backed(
-    view: MailView, own: OwnAddresses | None, name: str, drafts: list[Draft], index: int, notes: list[str]
+    view: MailView, own: OwnAddresses | None, name: str, drafts: list[Draft], notes: list[str]
 ) -> tuple[str, list[Draft]]:
     """A loose reader's answer against flufl.bounce's: where they disagree, the addresses the
     returned original's recipients back win; else the reader's. An answer the original's
@@ -152,6 +154,10 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool, own
     msg, types = parse_bytes_typed(raw)
     view = build_view(msg, types)
     notes.extend(view.notes)
+    notice = notices.notice_of(view)
+    if notice:  # not a bounce: nothing to record, whatever the return path
+        notes.append(f"not a bounce: {notice}")
+        return ParsedMessage(kind="notice", original_message_id=_original_message_id(view), notes=tuple(notes))
     kind, drafts = _detect(view, own, notes)
     if kind in ("dsn",):
         _fill_missing_diagnostics(view, drafts)
@@ -162,7 +168,7 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool, own
                 draft.action = draft.action or "delayed"
     if len(drafts) == 1 and kind not in ("arf", "autoreply"):
         # a message about one recipient: its whole error text may say why where the line did not
-        drafts[0].context = textreport.error_section(view.body)
+        drafts[0].context = textreport.body_section(view)
     records = [finalize(draft) for draft in drafts]
     if use_verp:
         records = _apply_verp(view, verp_pattern, records, kind, own)

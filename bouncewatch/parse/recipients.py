@@ -22,7 +22,7 @@ from ..records import OwnAddresses
 from .finalize import Draft
 from .mailview import MailView, addresses_in
 from .reasons import has_wording
-from .textreport import error_section
+from .textreport import body_section
 
 LOOSE = "scan"
 _ENVELOPE = frozenset({"dsn", "x-failed-recipients"})
@@ -118,7 +118,7 @@ def original_recipients(view: MailView) -> set[str]:
     if cached is not None:
         return cached  # type: ignore[return-value]
     found: set[str] = set(addresses_in(view.header("X-Failed-Recipients")))
-    section = error_section(view.body)
+    section = body_section(view)
     if "rcpt" in section.lower():  # a session transcript: the envelope recipients it was for
         for match in _RCPT.finditer(section):
             found.add(match.group(1).lower())
@@ -134,7 +134,7 @@ def original_recipients(view: MailView) -> set[str]:
 def _quoted_original(view: MailView) -> str:
     """The text after the error section: where an inline copy of the original stands."""
     body = view.body
-    return body[len(error_section(body)) :][:65536]
+    return body[len(body_section(view)) :][:65536]
 
 
 def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelope: bool = False) -> bool:
@@ -156,7 +156,7 @@ def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelo
 
 def near_failure(view: MailView, address: str) -> bool:
     """True when a line naming ``address``, or one next to it, states a failure."""
-    lines = error_section(view.body).split("\n")
+    lines = body_section(view).split("\n")
     for i, line in enumerate(lines):
         if address not in line.lower():
             continue

@@ -85,6 +85,14 @@ def error_section(text: str) -> str:
     return text[:cut]
 
 
+def body_section(view: MailView) -> str:
+    """``error_section`` of the message's body, worked out once per message."""
+    found = view.cache.get("section")
+    if found is None:
+        found = view.cache["section"] = error_section(view.body)
+    return found  # type: ignore[return-value]
+
+
 def sender_addresses(view: MailView) -> set[str]:
     """Addresses that are the sender's side, never a failed recipient (worked out once per message)."""
     cached = view.cache.get("senders")
@@ -182,7 +190,7 @@ def read(
     for. Otherwise addresses at the start of a line, then labelled ones, are taken; with
     ``allow_any`` any non-sender address in the error section is taken as a last resort.
     """
-    section = error_section(view.body if text is None else text)
+    section = body_section(view) if text is None else error_section(text)
     known = [a.lower() for a in recipients]
     lines = section.split("\n")
 

@@ -44,11 +44,12 @@ class Analysis:
 
 
 def outcome_of(verdicts: Sequence[Verdict], kind: str = "") -> Outcome:
-    """The archive folder for a message: its gravest record decides. A complaint report that
-    names no recipient (``kind`` "arf", the address redacted) is archived with the complaints,
-    counting nothing; any other message without records is left for a person (Unrecognized)."""
+    """The archive folder for a message: its gravest record decides. Without records: a message
+    the parser recognised as a notice that is no bounce (kind ``notice``) is Ignored; a
+    complaint report that names no recipient (kind ``arf``, the address redacted) goes with the
+    complaints, counting nothing; any other is left for a person (Unrecognized)."""
     if not verdicts:
-        return Outcome.COMPLAINT if kind == "arf" else Outcome.UNRECOGNIZED
+        return {"notice": Outcome.IGNORED, "arf": Outcome.COMPLAINT}.get(kind, Outcome.UNRECOGNIZED)
     classes = {v.bounce_class for v in verdicts}
     for bounce_class, outcome in (
         (BounceClass.COMPLAINT, Outcome.COMPLAINT),

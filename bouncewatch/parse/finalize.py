@@ -164,9 +164,14 @@ def finalize(draft: Draft) -> BounceRecord:
     if status and not is_status(status):
         status = find_status(status)
     found = find_status(diagnostic)
-    if found and (not status or _SPECIFIC.match(found) or status.endswith(".0.0") and found[0] == status[0]):
-        status = found
     reply = draft.reply_code or find_reply_code(diagnostic)
+    if found and (
+        not status or _SPECIFIC.match(found) or status.endswith(".0.0") and found[0] == status[0]
+        # a reporting MTA that gave up on a permanent reply ("Status: 4.5.0", "Action: failed",
+        # "550 5.5.0 ..."): the remote server's own code says what it was
+        or status[0] == "4" and found[0] == "5" and reply[:1] == "5" and normalise_action(draft.action) == "failed"
+    ):
+        status = found
     command = draft.command or find_command(diagnostic)
     action = normalise_action(draft.action) if draft.action else ""
     diag_type = draft.diag_type or "SMTP"

@@ -189,6 +189,7 @@ def test_the_better_backed_answer_wins_when_readers_disagree() -> None:
         ('"user@example.uk"', "user@example.uk"),
         ('"neko..nyaan"@example.jp', '"neko..nyaan"@example.jp'),
         ("=?utf-8?B?8J+QiPCfkIg=?=@example.org", "=?utf-8?b?8j+qipcfkig=?=@example.org"),
+        ("nyaan%gol.com@relay.example.com", "nyaan%gol.com@relay.example.com"),
         ("=@example.org", ""),
         ("user@localhost", ""),
         ("no address", ""),
@@ -196,6 +197,13 @@ def test_the_better_backed_answer_wins_when_readers_disagree() -> None:
 )
 def test_clean(text: str, address: str) -> None:
     assert clean(text) == address
+
+
+def test_a_percent_hack_address_is_read_whole() -> None:
+    """user%host@relay (an old source route) is one address, not the part after the percent."""
+    raw = _text_bounce("The following address(es) failed:\r\n\r\n  p%q.example.com@relay.example.net\r\n"
+                       "    550 5.1.1 unknown user\r\n")
+    assert [r.address for r in parse_message(raw).records] == ["p%q.example.com@relay.example.net"]
 
 
 def test_a_leading_quote_is_not_part_of_the_reported_address() -> None:

@@ -17,7 +17,7 @@ from .finalize import Draft
 from .mailview import MailView, addresses_in
 from .reasons import has_wording
 
-_ADDR = r"(?<![\w.+/=&%-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDR = r"(?<![\w.+/=&%-])[\w.+'=%-]+@[\w-]+(?:\.[\w-]+)+"
 _CUT = re.compile(
     r"^[ \t>]*(?:[-=_*#]{2,}[ \t]*)?(?:"
     r"original message|below this line is a copy|this is a copy of|original message follows"

@@ -34,7 +34,7 @@ _END = re.compile(
     r"|[ \t]*included is a copy of the (?:message|original))",
     re.IGNORECASE | re.MULTILINE,
 )
-_ADDR = r"[\w.+'=/-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDR = r"[\w.+'=/%-]+@[\w-]+(?:\.[\w-]+)+"
 _ADDR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:?[ \t]*$", re.ASCII)
 # The address and its error on one line ("  <a@b>: 550 unknown user"), as Exim's derivatives write it.
 _ADDR_ERROR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:[ \t]+(\S.*)$", re.ASCII)

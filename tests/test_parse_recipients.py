@@ -153,6 +153,16 @@ def test_an_unbacked_loose_find_counts_nothing_and_is_left_for_a_person() -> Non
     assert analyse(raw, ClassPolicy()).outcome is Outcome.UNRECOGNIZED
 
 
+def test_a_contact_address_next_to_failure_words_is_not_a_recipient() -> None:
+    """"Please contact helpdesk@... if this error persists" offers an address to write to: the
+    failure words on its line say nothing about it."""
+    raw = _text_bounce("Your message could not be delivered.\r\n"
+                       "Please contact helpdesk@isp.example if this error persists.\r\n")
+    parsed = parse_message(raw)
+    assert parsed.records == ()
+    assert any("helpdesk@isp.example" in note for note in parsed.notes)
+
+
 def test_the_better_backed_answer_wins_when_readers_disagree() -> None:
     """The generic reader takes every address at the start of a line; flufl.bounce takes the
     failed one only, which the original's recipients back: that answer wins, with the error
@@ -164,7 +174,7 @@ def test_the_better_backed_answer_wins_when_readers_disagree() -> None:
         "Hi. This is the qmail-send program at mx.example.org.\r\n"
         "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
         "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
-        "helpdesk@mx.example.org: write here about any error you cannot explain.\r\n\r\n"
+        "relay@mx.example.org: the relay that logged this error.\r\n\r\n"
         "<i@example.net>:\r\nSorry, no mailbox here by that name.\r\n\r\n"
         "--M\r\nContent-Type: message/rfc822\r\n\r\n"
         f"From: {OURS}\r\nTo: i@example.net\r\nSubject: hi\r\n\r\nSee j@example.org for details.\r\n--M--\r\n"

@@ -4,13 +4,14 @@ Every detector says where it read each address (``Draft.source``). This module t
 
 - cleans each address the way it was written around (quotes, brackets, ``mailto:``, trailing
   punctuation) and drops what is not an address at all;
-- drops our own addresses: the bounce's own recipient (To, Delivered-To, X-Original-To, ...),
-  the configured ones (``OwnAddresses``: the mailbox, the return path, the VERP domain), the
+- drops our own addresses: the bounce's own recipient (To, Delivered-To, X-Original-To, ...)
+  and List-* addresses (a bounce that came through a list), the configured ones (``OwnAddresses``: the mailbox, the return path, the VERP domain), the
   returned original's From, Sender, Reply-To, Return-Path, Errors-To and List-* addresses, and
   postmaster / mailer-daemon unless the original was sent to that very mailbox;
 - keeps an address found only by a loose scan (``scan``) when something backs it up: it is a
   recipient in the returned original's headers (or X-Failed-Recipients), or it stands next to a
-  failure statement. The source then says so: ``scan+original``, ``scan+statement``.
+  failure statement (not on a line offering it as a contact: "contact helpdesk@... if this
+  error persists"). The source then says so: ``scan+original``, ``scan+statement``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ _FAILURE = re.compile(
 # Lines above an address (a statement introducing a list: "The following recipients failed:",
 # a blank line, the list) and below it (the error that follows it) that may state its failure.
 _ABOVE, _BELOW = 3, 2
+_CONTACT = re.compile(
+    r"\b(?:contact|write to|send (?:an? )?(?:e-?mail|message) to|questions?|for (?:help|assistance)"
+    r"|helpdesk|help desk|support team|kontakt|wenden sie sich|contactez|contacte|póngase en contacto|contattare)\b",
+    re.I,
+)
 
 
 def clean(text: str) -> str:
@@ -97,7 +103,7 @@ def own_addresses(view: MailView) -> set[str]:
     if cached is not None:
         return cached  # type: ignore[return-value]
     own: set[str] = set()
-    for name in _OWN_HEADERS:
+    for name in _OWN_HEADERS + _LIST_HEADERS:  # List-*: a bounce that came through a list
         own.update(addresses_in(view.header(name)))
     for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS:
         own.update(addresses_in(view.original_header(name)))
@@ -155,10 +161,13 @@ def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelo
 
 
 def near_failure(view: MailView, address: str) -> bool:
-    """True when a line naming ``address``, or one next to it, states a failure."""
+    """True when the lines around one naming ``address`` (a few above: a statement introducing
+    a list of addresses; a few below: the error that follows one) state a failure. A line that
+    offers the address to write to ("contact helpdesk@... if this error persists") does not
+    name a failed recipient."""
     lines = body_section(view).split("\n")
     for i, line in enumerate(lines):
-        if address not in line.lower():
+        if address not in line.lower() or _CONTACT.search(line):
             continue
         window = "\n".join(lines[max(0, i - _ABOVE) : i + _BELOW + 1])
         if _FAILURE.search(window) or has_wording(window):

@@ -265,7 +265,10 @@ def test_parse_command_names_the_notice(tmp_path) -> None:
     assert result.exit_code == 0
     assert result.output == f"{path}: not a bounce (read receipt), ignored\n"
     result = CliRunner().invoke(main, ["parse", "--json", str(path)])
-    assert json.loads(result.output) == {"file": str(path), "recipients": [], "notice": "read receipt"}
+    assert json.loads(result.output) == {
+        "file": str(path), "kind": "notice", "recipients": [], "notice": "read receipt",
+        "notes": ["not a bounce: read receipt"],
+    }
 
 
 def test_notices_land_in_ignored_and_count_nothing(dovecot, tmp_path) -> None:

@@ -51,6 +51,8 @@ class Draft:
     hint: str = ""
     feedback_type: str = ""
     context: str = ""  # the message's whole error text, when the message reports on this recipient alone
+    source: str = ""  # where the address was read (records.SOURCES; "scan" until backed)
+    final_address: str = ""  # a DSN's Final-Recipient where the address is its Original-Recipient
 
 
 def unfold(text: str) -> str:
@@ -207,4 +209,6 @@ def finalize(draft: Draft) -> BounceRecord:
         diagnostic=diagnostic,
         remote_mta=draft.remote_mta,
         feedback_type=draft.feedback_type,
+        source=draft.source,
+        final_address=draft.final_address,
     )

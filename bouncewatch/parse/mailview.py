@@ -22,7 +22,7 @@ MAX_DEPTH = 12
 MAX_PARTS = 200
 MAX_TEXT = 256 * 1024
 
-_ADDR = re.compile(r"(?<![\w.+/=&%-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+_ADDR = re.compile(r"(?<![\w.+/=&%-])[\w.+'=%-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _ORIGINAL_TYPES = frozenset(
     {"message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers",

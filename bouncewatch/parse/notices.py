@@ -20,7 +20,7 @@ from email.message import Message
 
 from .mailview import MailView
 from .reasons import fold
-from .textreport import error_section
+from .textreport import body_section
 
 # How much of the notice's own text is read: its opening, never a long quoted original.
 _READ = 3000
@@ -117,7 +117,7 @@ def notice_of(view: MailView) -> str:
     kinds = [(kind, pattern) for kind, keys, pattern in _WORDED if any(k in head for k in keys)]
     if not kinds:
         return ""
-    text = fold(error_section(view.body)[:_READ])
+    text = fold(body_section(view)[:_READ])
     if _SMTP_STATUS.search(text):
         return ""
     words = subject + "\n" + text

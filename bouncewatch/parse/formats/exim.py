@@ -34,7 +34,7 @@ _END = re.compile(
     r"|[ \t]*included is a copy of the (?:message|original))",
     re.IGNORECASE | re.MULTILINE,
 )
-_ADDR = r"[\w.+'=/-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDR = r"[\w.+'=/%-]+@[\w-]+(?:\.[\w-]+)+"
 _ADDR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:?[ \t]*$", re.ASCII)
 # The address and its error on one line ("  <a@b>: 550 unknown user"), as Exim's derivatives write it.
 _ADDR_ERROR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:[ \t]+(\S.*)$", re.ASCII)
@@ -110,6 +110,8 @@ def detect(view: MailView) -> list[Draft] | None:
         if not listed:
             return None
         drafts = textreport.read(view, recipients=listed).drafts
+        for draft in drafts:
+            draft.source = "x-failed-recipients"
     for draft in drafts:
         _session_status(draft)
         if draft.hint:

@@ -83,6 +83,21 @@ _QUARANTINE = re.compile(fold(
     rf"|\b(?:messages?|e-?mails?) (?:\w+ ){{0,3}}in (?:your |the )?(?:personal )?(?:spam )?quarantine\b"
 ))
 
+# Each kind with words one of which every phrase of its pattern contains: most mail has none of
+# them, and a plain substring test is much cheaper than the patterns.
+_WORDED: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("challenge-response", (
+        "approved", "challenge", "verification", "confirm", "you are", "you're", "human", "robo", "dass sie",
+        "que vous", "humano", "una persona", "essere umano", "een mens", "робот", "ロボット", "机器人", "機器人",
+    ), _CHALLENGE),
+    ("held for moderation", (
+        "held", "await", "pending", "modera", "freigabe", "en attente", "pendiente", "en espera", "in attesa",
+        "aguardando", "goedkeuring", "afwachting", "ожидает", "承認待ち", "等待",
+    ), _MODERATION),
+    ("quarantine digest", ("quarant", "cuarentena", "quarentena", "карантин", "隔離", "隔离", "spam", "digest", "junk"),
+     _QUARANTINE),
+)
+
 # A server's refusal in the notice's own text: it is a bounce, whatever else it says.
 _SMTP_STATUS = re.compile(
     r"(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.])|(?:^|:)[ \t]*[45]\d\d[ -](?:[45]\.\d|[a-z<(#'\"])", re.M
@@ -97,15 +112,16 @@ def notice_of(view: MailView) -> str:
         return ""
     if _is_read_receipt(view):
         return "read receipt"
+    subject = fold(view.subject)
+    head = subject + "\n" + fold(view.body[:_READ])  # the notice's own text is a part of it
+    kinds = [(kind, pattern) for kind, keys, pattern in _WORDED if any(k in head for k in keys)]
+    if not kinds:
+        return ""
     text = fold(body_section(view)[:_READ])
     if _SMTP_STATUS.search(text):
         return ""
-    words = fold(view.subject) + "\n" + text
-    for kind, pattern in (
-        ("challenge-response", _CHALLENGE),
-        ("held for moderation", _MODERATION),
-        ("quarantine digest", _QUARANTINE),
-    ):
+    words = subject + "\n" + text
+    for kind, pattern in kinds:
         if pattern.search(words):
             return kind
     return ""

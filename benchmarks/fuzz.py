@@ -1,4 +1,7 @@
-"""Longer fuzz run of parse_message: prints cases, crashes (exceptions) and the slowest case.
+"""Longer fuzz run of parse_message: prints cases, crashes and the slowest case.
+
+A crash is an exception that escapes, or one parse_message caught and left as a note
+("parser error: ...", "detector NAME failed: ...").
 
     python benchmarks/fuzz.py [--cases N] [--seed S]
 """
@@ -14,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_parse_fuzz import cases  # noqa: E402
+from test_parse_fuzz import cases, crash_notes  # noqa: E402
 
 from bouncewatch.parse import parse_message  # noqa: E402
 from bouncewatch.records import ParsedMessage  # noqa: E402
@@ -32,8 +35,10 @@ def main() -> None:
         t0 = time.perf_counter()
         try:
             result = parse_message(raw)
-            if not isinstance(result, ParsedMessage):
+            notes = crash_notes(result) if isinstance(result, ParsedMessage) else ["not a ParsedMessage"]
+            if notes:
                 crashes += 1
+                print(f"crash: {', '.join(notes)} (input starts {raw[:60]!r})")
         except Exception as exc:  # noqa: BLE001 - counting crashes is the point
             crashes += 1
             print(f"crash: {type(exc).__name__}: {exc}")

@@ -58,10 +58,31 @@ class BounceRecord:
     diagnostic: str = ""  # the remote server's words, unfolded
     remote_mta: str = ""
     feedback_type: str = ""  # ARF (RFC 5965) Feedback-Type, for complaints
+    source: str = ""  # where the address was read: one of SOURCES
+    final_address: str = ""  # the DSN's Final-Recipient, where the address sent to (above) differs
 
     @property
     def is_success(self) -> bool:
         return self.action in SUCCESS_ACTIONS
+
+
+# Where a record's address was read (BounceRecord.source): a DSN field; a field of another
+# machine-readable report (ARF, Amazon SES); X-Failed-Recipients; a VERP return path; a failure
+# statement of a known layout; the returned original's recipient headers; the sender of an
+# auto-reply or unsubscribe request; a loose scan backed by the original's recipients or by a
+# failure statement next to it (an unbacked scan is never reported).
+SOURCES = frozenset({
+    "dsn", "report", "x-failed-recipients", "verp", "statement", "original", "sender",
+    "scan+original", "scan+statement",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class OwnAddresses:
+    """Addresses of our own side, from the configuration: the parser never reports them."""
+
+    addresses: frozenset[str] = frozenset()  # e.g. the mailbox, the return path (lowercased)
+    domains: frozenset[str] = frozenset()  # e.g. the VERP domain: every address in it is ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,7 @@ class ParsedMessage:
     """Everything the parser read from one message."""
 
     records: tuple[BounceRecord, ...] = ()
-    kind: str = ""  # "dsn", "arf", "autoreply", a detector's name, or "" when not a bounce
+    kind: str = ""  # "dsn", "arf", "autoreply", "notice" (looks like a bounce, is none), a detector's name, or ""
     original_message_id: str = ""  # Message-ID of the returned original, where present
     notes: tuple[str, ...] = ()  # e.g. "truncated at 10485760 bytes"
 

@@ -280,3 +280,70 @@ def test_family_wording_matches_despite_padding():
     )
     records = parse_message(raw).records
     assert [(r.address, r.reason) for r in records] == [("nobody@example.com", "userunknown")]
+
+
+def test_kddi_tells_an_unknown_address_from_its_domain_filter() -> None:
+    """au (ezweb.ne.jp) refuses an address that does not exist with "550 <a@b>: User unknown" and
+    mail its domain filter refuses with "550 : User unknown": the first is userunknown even with no
+    SMTP stage named, the second filtered; a report quoting both is about the address."""
+    unknown = Evidence("", "550 <neko@ezweb.ne.jp>: User unknown", domain="ezweb.ne.jp")
+    filtered = Evidence("", "550 : User unknown", domain="ezweb.ne.jp")
+    both = Evidence("", "<<< 550 <neko@ezweb.ne.jp>: User unknown <<< 550 : User unknown", domain="ezweb.ne.jp")
+    assert [reason_for(e) for e in (unknown, filtered, both)] == ["userunknown", "filtered", "userunknown"]
+    assert rhost_rules("lsean.ezweb.ne.jp") == "kddi" and rhost_rules("au.com") == "kddi"
+
+
+def test_exchange_ims_ndr_is_read_by_its_family_wording() -> None:
+    """An Exchange 5.5 NDR marked only by its Received line ("with Internet Mail Service") reads
+    "The recipient name is not recognized" as an unknown user, as its family says."""
+    raw = _mail(
+        """From: System Administrator <postmaster@example.net>
+To: sender@example.com
+Subject: Undeliverable: Offers
+Received: by gw.example.net with Internet Mail Service (5.5.2657.72) id <X1>; Thu, 29 Apr 2010 23:00:00 -0400
+MIME-Version: 1.0
+Content-Type: text/plain""",
+        "Your message\n\n  To:      user@example.net\n  Subject: Offers\n\ndid not reach the following recipient(s):\n\n"
+        "user@example.net on Thu, 29 Apr 2010 00:00:00 -0000\n"
+        "    The recipient name is not recognized\n    MSEXCH:IMS:EXAMPLE:GW 0 (000C05A6) Unknown Recipient\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert (rec.address, rec.reason) == ("user@example.net", "userunknown")
+
+
+def test_exim_address_and_error_on_one_line() -> None:
+    """An Exim derivative's "<a@b>: 550 unknown user" line names the address and its error; the
+    header copy after "Included is a copy of the message header:" is not read as the error (a
+    version number in a Received line there is no status code)."""
+    raw = (
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\r\nTo: sender@example.com\r\n"
+        "Subject: Mail delivery failed: returning message to sender\r\n\r\n"
+        "This message was created automatically by mail delivery software.\r\n\r\n"
+        "A message that you have sent could not be delivered to one or more\r\n"
+        "recipients.  This is a permanent error.  The following address failed:\r\n\r\n"
+        "  <user@example.net>: 550 unknown user\r\n<user@example.net>\r\n\r\n\r\n"
+        "Included is a copy of the message header:\r\n-----------------------------------------\r\n"
+        "Received: from unknown by mx.example.org (mta-5.5.0-3) with ESMTP id 1\r\n"
+        "From: sender@example.com\r\nTo: user@example.net\r\nSubject: hi\r\n"
+    ).encode()
+    (rec,) = parse_message(raw).records
+    assert rec.address == "user@example.net"
+    assert rec.diagnostic.startswith("550 unknown user")
+    assert rec.status != "5.5.0"
+
+
+def test_permanent_reply_wins_over_a_temporary_status_field() -> None:
+    """Status: 4.5.0 with Action: failed and the remote's "550 5.5.0": the remote's code is the status."""
+    raw = _mail(
+        """From: MAILER-DAEMON@mx.example.org
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B\"""",
+        "--B\nContent-Type: text/plain\n\nYour message could not be delivered.\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; user@example.net\nAction: failed\nStatus: 4.5.0\n"
+        "Diagnostic-Code: smtp; 550 5.5.0 Service refused, please try later\n\n--B--\n",
+    )
+    (rec,) = parse_message(raw).records
+    assert rec.status == "5.5.0"

@@ -1,4 +1,9 @@
-"""Seeded fuzzing: mutated, truncated and random inputs never make parse_message raise."""
+"""Seeded fuzzing: mutated, truncated and random inputs never make the parser fail.
+
+parse_message never raises: it turns an exception into a "parser error" note, and one of a
+detector into a "detector NAME failed" note, so a bug still loses no message. A crash is
+therefore any such note, not only an exception that escapes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import bouncewatch.parse
 from bouncewatch.parse import parse_message
 from bouncewatch.records import ParsedMessage
 
@@ -36,6 +42,22 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return data.replace(b"boundary=", b"boundary=x", 1).replace(b"Content-Type", b"Content-Typ", 2)
 
 
+def crash_notes(parsed: ParsedMessage) -> list[str]:
+    """The notes by which parse_message reports an exception it caught."""
+    return [
+        note for note in parsed.notes
+        if note.startswith("parser error") or (note.startswith("detector ") and note.split(":")[0].endswith(" failed"))
+    ]
+
+
+def check(raw: bytes) -> ParsedMessage:
+    """Parse ``raw`` and fail on anything that is not a clean ParsedMessage."""
+    parsed = parse_message(raw)
+    assert isinstance(parsed, ParsedMessage)
+    assert not crash_notes(parsed), (crash_notes(parsed), raw[:200])
+    return parsed
+
+
 def cases(count: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     files = sorted(CORPUS.glob("*.eml"))
@@ -50,9 +72,9 @@ def cases(count: int, seed: int) -> list[bytes]:
 
 @pytest.mark.parametrize("chunk", range(4))
 def test_mutated_inputs_never_raise(chunk: int) -> None:
-    """Mutated and truncated corpus emails and random bytes give a ParsedMessage, no exception."""
+    """Mutated and truncated corpus emails and random bytes give a ParsedMessage, no exception caught inside."""
     for raw in cases(100, seed=1234 + chunk):
-        assert isinstance(parse_message(raw), ParsedMessage)
+        check(raw)
 
 
 def test_deep_nesting_is_bounded() -> None:
@@ -60,7 +82,7 @@ def test_deep_nesting_is_bounded() -> None:
     inner = b"From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n"
     for _ in range(200):
         inner = b"From: b@example.com\r\nContent-Type: message/rfc822\r\n\r\n" + inner
-    assert isinstance(parse_message(inner), ParsedMessage)
+    check(inner)
 
 
 def test_eight_bit_headers_and_odd_charsets() -> None:
@@ -69,10 +91,29 @@ def test_eight_bit_headers_and_odd_charsets() -> None:
         b"From: \xff\xfe <x@\xe9xample.com>\r\nSubject: =?bogus-cs?B?////?=\r\n"
         b"Content-Type: text/plain; charset=no-such-charset\r\n\r\n\xff\xfe\x00bounce\r\n"
     )
-    assert isinstance(parse_message(raw), ParsedMessage)
+    check(raw)
 
 
 def test_non_bytes_input() -> None:
     """A str or bytearray given by mistake still yields a ParsedMessage."""
-    assert isinstance(parse_message("From: a@b.c\n\nhi"), ParsedMessage)  # type: ignore[arg-type]
-    assert isinstance(parse_message(bytearray(b"From: a@b.c\n\nhi")), ParsedMessage)  # type: ignore[arg-type]
+    check("From: a@b.c\n\nhi")  # type: ignore[arg-type]
+    check(bytearray(b"From: a@b.c\n\nhi"))  # type: ignore[arg-type]
+
+
+def _raise(*_args: object) -> None:
+    raise RuntimeError("bug")
+
+
+def test_a_failing_detector_counts_as_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check sees the note parse_message leaves for a detector that raised (the fuzz could
+    otherwise never fail: the message is still parsed, by the detectors after it)."""
+    raw = (CORPUS / "lhost-postfix-01.eml").read_bytes()
+    assert not crash_notes(parse_message(raw))
+    monkeypatch.setattr(bouncewatch.parse, "DETECTORS", (("dsn", _raise), *bouncewatch.parse.DETECTORS))
+    assert crash_notes(parse_message(raw)) == ["detector dsn failed: RuntimeError"]
+
+
+def test_a_failing_parser_counts_as_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for an exception outside the detectors, which parse_message turns into a note."""
+    monkeypatch.setattr(bouncewatch.parse, "build_view", _raise)
+    assert crash_notes(parse_message(b"From: a@b.c\r\n\r\nhi\r\n")) == ["parser error: RuntimeError"]

@@ -411,9 +411,16 @@ def _analyse_file(path: str) -> dict[str, Any]:
                 "class": verdict.bounce_class.value,
                 "action": record.action,
                 "diagnostic": record.diagnostic,
+                "source": record.source,
+                "final_address": record.final_address,
             }
         )
-    return {"file": path, "recipients": recipients}
+    result: dict[str, Any] = {"file": path, "kind": parsed.kind, "recipients": recipients}
+    if parsed.kind == "notice":  # looks like a bounce, is none: archived as Ignored
+        result["notice"] = next((n.partition(": ")[2] for n in parsed.notes if n.startswith("not a bounce: ")), "")
+    if parsed.notes:
+        result["notes"] = list(parsed.notes)
+    return result
 
 
 @main.command()
@@ -440,10 +447,14 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
         if "error" in result:
             click.echo(f"{path}: cannot read: {result['error']}")
             continue
-        if not result["recipients"]:
-            click.echo(f"{path}: not a bounce")
+        if result.get("notice"):
+            click.echo(f"{path}: not a bounce ({result['notice']}), ignored")
+        elif not result["recipients"]:
+            click.echo(f"{path}: " + (f"{result['kind']}, no recipient counted" if result["kind"] else "not a bounce"))
         for r in result["recipients"]:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
-            click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes}".rstrip())
+            click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes} [{r['source']}]".rstrip())
+        for note in result.get("notes", ()) if not result["recipients"] and not result.get("notice") else ():
+            click.echo(f"  note: {note}")
     out.flush()
     sys.exit(EXIT_RUNTIME if unreadable else 0)

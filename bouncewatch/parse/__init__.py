@@ -1,9 +1,14 @@
 """Bytes of one email → per-recipient bounce records. Pure: no I/O, no logging, never raises.
 
-Detectors are tried in a fixed order, most specific first: ARF complaints, RFC 3464 DSNs,
+Mail that only looks like a bounce (``notices``: read receipts, challenge-response,
+moderation holds, quarantine digests) gives no records, kind ``notice``. Otherwise detectors
+are tried in a fixed order, most specific first: ARF complaints, RFC 3464 DSNs,
 RFC 3834 auto-replies, the non-standard families of ``formats`` (ending with a generic reader),
-and flufl.bounce for addresses only. The first detector that finds recipients wins; common
-finishing (codes, reason, pseudo status) is done by ``finalize``.
+and flufl.bounce for addresses only. Each says where it read every address; ``recipients``
+cleans them, drops our own and keeps a loose scan's only when something backs it up. The first
+detector left with recipients wins, unless it only scanned loosely and flufl.bounce's backed
+answer differs: then the better backed answer wins. Common finishing (codes, reason, pseudo
+status) is done by ``finalize``.
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..records import BounceRecord, ParsedMessage
-from . import arf, autoreply, delays, dsn, fallback, textreport
+from ..records import BounceRecord, OwnAddresses, ParsedMessage
+from . import arf, autoreply, delays, dsn, fallback, notices, recipients, textreport
 from .fastmime import parse_bytes_typed
 from .finalize import Draft, finalize, find_command
 from .formats import DETECTORS as FORMAT_DETECTORS, PRE_DSN, family_of
@@ -21,7 +26,7 @@ from .mailview import MailView, build_view
 from .reasons import family_reason
 from .verp import DEFAULT_VERP, verp_recipient
 
-__all__ = ["DEFAULT_VERP", "MAX_BYTES", "parse_message", "parse_message_with_verp"]
+__all__ = ["DEFAULT_VERP", "MAX_BYTES", "OwnAddresses", "parse_message", "parse_message_with_verp"]
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_RECIPIENTS = 500
@@ -37,6 +42,9 @@ def _autoreply(view: MailView) -> list[Draft] | None:
     return autoreply.detect(view)
 
 
+# A detector returns Drafts, None when the message is not its kind, or an empty list when it
+# is and names no recipient (a complaint report with the address redacted): that message is
+# recognised, and nothing is counted.
 DETECTORS = (
     ("arf", arf.detect),
     *PRE_DSN,
@@ -45,12 +53,28 @@ DETECTORS = (
     *FORMAT_DETECTORS,
     ("flufl", fallback.detect),
 )
+# Where each detector reads its addresses, unless a draft says otherwise (records.SOURCES).
+_SOURCES = {
+    "arf": "report", "dsn": "dsn", "autoreply": "sender", "amazonses": "report",
+    "googlegroups": "x-failed-recipients", "domino": "statement", "fml": "statement",
+    "verizon": "statement", "exim": "statement", "generic": recipients.LOOSE, "flufl": recipients.LOOSE,
+}
+_LOOSE_READERS = frozenset(name for name, source in _SOURCES.items() if source == recipients.LOOSE)
 
 
-def parse_message(raw: bytes, *, verp_pattern: re.Pattern[str] | None = None, use_verp: bool = False) -> ParsedMessage:
-    """Read one email; a non-bounce gives ``ParsedMessage(records=())``. Never raises."""
+def parse_message(
+    raw: bytes,
+    *,
+    verp_pattern: re.Pattern[str] | None = None,
+    use_verp: bool = False,
+    own: OwnAddresses | None = None,
+) -> ParsedMessage:
+    """Read one email; a non-bounce gives ``ParsedMessage(records=())``. Never raises.
+
+    ``own``: the configured addresses of our side (mailbox, return path, VERP domain), never
+    reported whatever the message says."""
     try:
-        return _parse(raw, verp_pattern if (use_verp or verp_pattern) else None, bool(use_verp or verp_pattern))
+        return _parse(raw, verp_pattern if (use_verp or verp_pattern) else None, bool(use_verp or verp_pattern), own)
     except Exception as exc:  # noqa: BLE001 - the parser must never lose a message
         return ParsedMessage(notes=(f"parser error: {type(exc).__name__}",))
 
@@ -60,7 +84,64 @@ def parse_message_with_verp(raw: bytes, verp_pattern: re.Pattern[str] | None) ->
     return parse_message(raw, verp_pattern=verp_pattern, use_verp=True)
 
 
-def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> ParsedMessage:
+def _detect(view: MailView, own: OwnAddresses | None, notes: list[str]) -> tuple[str, list[Draft]]:
+    """The winning detector's name and its screened drafts; ``("", [])`` when none wins."""
+    unbacked: list[str] = []
+    for name, detect in DETECTORS:
+        try:
+            found = detect(view)
+        except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the message
+            notes.append(f"detector {name} failed: {type(exc).__name__}")
+            continue
+        if found is None or (not found and name != "arf"):
+            continue
+        if not found:
+            notes.append("complaint report names no recipient: nothing counted")
+            return name, []
+        screened = recipients.screen(view, found[:MAX_RECIPIENTS], _SOURCES.get(name, ""), own)
+        unbacked.extend(a for a in screened.unbacked if a not in unbacked)
+        if not screened.drafts:
+            continue
+        if name in _LOOSE_READERS and name != "flufl":
+            return _better_backed(view, own, name, screened.drafts, notes)
+        return name, screened.drafts
+    if unbacked:
+        notes.append("addresses found only by a loose scan, nothing backing them: " + ", ".join(unbacked[:10]))
+    return "", []
+
+
+def _better_backed(
+    view: MailView, own: OwnAddresses | None, name: str, drafts: list[Draft], notes: list[str]
+) -> tuple[str, list[Draft]]:
+    """A loose reader's answer against flufl.bounce's: where they disagree, the addresses the
+    returned original's recipients back win; else the reader's. An answer the original's
+    recipients back throughout is not asked about (flufl.bounce costs as much as the rest)."""
+    if all(d.source == "scan+original" for d in drafts):
+        return name, drafts
+    try:
+        found = fallback.detect(view) or []
+    except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the message
+        notes.append(f"detector flufl failed: {type(exc).__name__}")
+        return name, drafts
+    others = recipients.screen(view, found[:MAX_RECIPIENTS], recipients.LOOSE, own).drafts
+    mine = {d.address for d in drafts}
+    if not others or {d.address for d in others} == mine:
+        return name, drafts
+    if _strength(drafts) >= _strength(others):
+        return name, drafts
+    notes.append(f"{name} and flufl.bounce disagree: the better backed answer (flufl.bounce's) is taken")
+    theirs = {d.address for d in others}
+    if theirs <= mine:  # the reader's own drafts of those addresses: their error text is read
+        return name, [d for d in drafts if d.address in theirs]
+    return "flufl", others
+
+
+def _strength(drafts: list[Draft]) -> tuple[int, int]:
+    """How well an answer is backed: its addresses the original's recipients back, then fewest."""
+    return sum(d.source == "scan+original" for d in drafts), -len(drafts)
+
+
+def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool, own: OwnAddresses | None) -> ParsedMessage:
     notes: list[str] = []
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
@@ -73,17 +154,11 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
     msg, types = parse_bytes_typed(raw)
     view = build_view(msg, types)
     notes.extend(view.notes)
-    kind = ""
-    drafts: list[Draft] = []
-    for name, detect in DETECTORS:
-        try:
-            found = detect(view)
-        except Exception as exc:  # noqa: BLE001 - a detector bug must not lose the message
-            notes.append(f"detector {name} failed: {type(exc).__name__}")
-            continue
-        if found:
-            kind, drafts = name, found[:MAX_RECIPIENTS]
-            break
+    notice = notices.notice_of(view)
+    if notice:  # not a bounce: nothing to record, whatever the return path
+        notes.append(f"not a bounce: {notice}")
+        return ParsedMessage(kind="notice", original_message_id=_original_message_id(view), notes=tuple(notes))
+    kind, drafts = _detect(view, own, notes)
     if kind in ("dsn",):
         _fill_missing_diagnostics(view, drafts)
     if drafts and kind not in ("arf", "autoreply", "flufl"):
@@ -93,16 +168,10 @@ def _parse(raw: bytes, verp_pattern: re.Pattern[str] | None, use_verp: bool) -> 
                 draft.action = draft.action or "delayed"
     if len(drafts) == 1 and kind not in ("arf", "autoreply"):
         # a message about one recipient: its whole error text may say why where the line did not
-        drafts[0].context = textreport.error_section(view.body)
-    records: list[BounceRecord] = []
-    seen: set[str] = set()
-    for draft in drafts:
-        if draft.address in seen:
-            continue
-        seen.add(draft.address)
-        records.append(finalize(draft))
+        drafts[0].context = textreport.body_section(view)
+    records = [finalize(draft) for draft in drafts]
     if use_verp:
-        records = _apply_verp(view, verp_pattern, records, kind)
+        records = _apply_verp(view, verp_pattern, records, kind, own)
         if records and not kind:
             kind = "verp"
     return ParsedMessage(
@@ -149,17 +218,18 @@ def _fill_missing_diagnostics(view: MailView, drafts: list[Draft]) -> None:
 
 
 def _apply_verp(
-    view: MailView, pattern: re.Pattern[str] | None, records: list[BounceRecord], kind: str
+    view: MailView, pattern: re.Pattern[str] | None, records: list[BounceRecord], kind: str,
+    own: OwnAddresses | None,
 ) -> list[BounceRecord]:
-    address = verp_recipient(view, pattern)
-    if not address:
+    address = recipients.clean(verp_recipient(view, pattern))
+    if not address or recipients.is_own(view, address, own):
         return records
     if not records:
         if not looks_like_bounce(view):
             return records
-        return [finalize(Draft(address=address, diagnostic=view.body[:500]))]
+        return [finalize(Draft(address=address, diagnostic=view.body[:500], source="verp"))]
     if len(records) == 1 and records[0].address != address and kind not in ("arf", "autoreply"):
-        return [replace(records[0], address=address)]
+        return [replace(records[0], address=address, source="verp", final_address="")]
     return records
 
 

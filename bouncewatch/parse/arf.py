@@ -4,8 +4,8 @@ Recognised: a ``message/feedback-report`` part (the standard); Microsoft's JMRP 
 returned message carrying ``X-HmXmrOriginalRecipient``); Apple Mail's unsubscribe requests
 (``X-Apple-Unsubscribe: true``, feedback type ``opt-out``). The complaining recipient comes from
 ``Original-Rcpt-To`` or ``Removal-Recipient`` in the report, else from the original message's
-``To``; when the report names nobody, the placeholder Sisimai uses is reported so that the
-complaint is kept and comparable (it can never be a real mailbox: ``.invalid``).
+``To``. A report that names nobody (the address redacted, as most mailbox providers do) is
+still recognised as a complaint, with no recipient: nothing is counted against any address.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from .dsn import fields
 from .finalize import Draft
 from .mailview import MailView, addresses_in, first_address
 
-UNDISCLOSED = "undisclosed-recipient-in-headers@libsisimai.org.invalid"
-
-
 def detect(view: MailView) -> list[Draft] | None:
-    """Drafts (reason ``feedback``) for a complaint report, or None when this is not one."""
+    """Drafts (reason ``feedback``) for a complaint report, or None when this is not one; an
+    empty list for a report that names no recipient."""
     if view.feedback:
         return _standard(view)
     report_type = ""
@@ -32,15 +30,15 @@ def detect(view: MailView) -> list[Draft] | None:
         return _standard(view)
     jmrp = view.original_header("X-HmXmrOriginalRecipient")
     if jmrp and first_address(jmrp):
-        return [_draft(first_address(jmrp), "abuse", view.body)]
+        return [_draft(first_address(jmrp), "abuse", view.body, "report")]
     if view.header("X-Apple-Unsubscribe").lower() == "true" and view.from_addr:
-        return [_draft(view.from_addr, "opt-out", view.body)]
+        return [_draft(view.from_addr, "opt-out", view.body, "sender")]
     return None
 
 
-def _draft(address: str, feedback_type: str, text: str) -> Draft:
+def _draft(address: str, feedback_type: str, text: str, source: str) -> Draft:
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return Draft(address=address, hint="feedback", feedback_type=feedback_type, diagnostic=first_line)
+    return Draft(address=address, hint="feedback", feedback_type=feedback_type, diagnostic=first_line, source=source)
 
 
 def _standard(view: MailView) -> list[Draft]:
@@ -52,10 +50,8 @@ def _standard(view: MailView) -> list[Draft]:
                 recipients.extend(a for a in addresses_in(value) if a not in recipients)
             elif name:
                 info.setdefault(name, value)
+    source = "report"
     if not recipients:
-        to = view.original_header("To")
-        recipients = addresses_in(to)
-    if not recipients:
-        recipients = [UNDISCLOSED]
+        recipients, source = addresses_in(view.original_header("To")), "original"
     feedback_type = (info.get("feedback-type", "") or "abuse").split()[0].lower()
-    return [_draft(a, feedback_type, view.body) for a in recipients]
+    return [_draft(a, feedback_type, view.body, source) for a in recipients]

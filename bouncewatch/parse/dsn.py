@@ -12,6 +12,7 @@ import re
 
 from .finalize import Draft
 from .mailview import MailView, first_address
+from .recipients import clean
 
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})[ \t]*:[ \t]*(.*)$")
 _XTEXT = re.compile(r"\+([0-9A-Fa-f]{2})")
@@ -31,13 +32,14 @@ def decode_address(value: str) -> str:
     if sep and addr_type.strip().lower() in ("utf-8", "x-utf-8", "unknown"):
         text = _UNICODE_ESC.sub(lambda m: _chr(m.group(1)), text)
     text = _XTEXT.sub(lambda m: chr(int(m.group(1), 16)), text) if "+" in text and "@" in text else text
-    address = first_address(text)
-    if not address and "@" in text:
-        candidate = text.strip().strip("<>").strip()
-        if " " not in candidate and candidate.count("@") == 1:
-            local, domain = candidate.split("@")
-            address = f"{local}@{domain.lower()}" if local and domain else ""
-    return address
+    candidate = text.strip().strip("<>").strip()
+    if candidate.count("@") == 1 and not any(ch.isspace() for ch in candidate):
+        # the field holds the address alone: taken whole, whatever characters its local part
+        # has (an RFC 2047 word, a quoted string); the pattern below would cut it
+        address = clean(candidate)
+        if address:
+            return address
+    return first_address(text)
 
 
 def _chr(hexdigits: str) -> str:
@@ -77,6 +79,9 @@ def read_report(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     current: dict[str, str] | None = None
     for name, value in fields(text):
         if not name:
+            if current is not None and len(current) > 1:
+                current = None  # a blank line ends a recipient's group (its next one may start
+                # with Original-Recipient, which must not join this one)
             continue
         if name in ("final-recipient", "original-recipient"):
             if current is None or name in current:
@@ -116,12 +121,10 @@ def detect(view: MailView) -> list[Draft] | None:
     for text in texts:
         per_message, groups = read_report(text)
         for group in groups:
-            address = ""
-            for key in ("final-recipient", "original-recipient", "x-actual-recipient"):
-                if group.get(key):
-                    address = decode_address(group[key])
-                    if address:
-                        break
+            final = decode_address(group.get("final-recipient", "")) or decode_address(group.get("x-actual-recipient", ""))
+            # the address the mail was sent to (the one on the sender's list), where an alias
+            # or a forward made the final one differ
+            address = decode_address(group.get("original-recipient", "")) or final
             if not address or address in seen:
                 continue
             seen.add(address)
@@ -136,6 +139,8 @@ def detect(view: MailView) -> list[Draft] | None:
                     action=group.get("action", ""),
                     remote_mta=remote,
                     diag_type=dtype if dtype else "SMTP",
+                    source="dsn",
+                    final_address=final if final != address else "",
                 )
             )
     return drafts or None

@@ -51,6 +51,8 @@ class Draft:
     hint: str = ""
     feedback_type: str = ""
     context: str = ""  # the message's whole error text, when the message reports on this recipient alone
+    source: str = ""  # where the address was read (records.SOURCES; "scan" until backed)
+    final_address: str = ""  # a DSN's Final-Recipient where the address is its Original-Recipient
 
 
 def unfold(text: str) -> str:
@@ -162,9 +164,14 @@ def finalize(draft: Draft) -> BounceRecord:
     if status and not is_status(status):
         status = find_status(status)
     found = find_status(diagnostic)
-    if found and (not status or _SPECIFIC.match(found) or status.endswith(".0.0") and found[0] == status[0]):
-        status = found
     reply = draft.reply_code or find_reply_code(diagnostic)
+    if found and (
+        not status or _SPECIFIC.match(found) or status.endswith(".0.0") and found[0] == status[0]
+        # a reporting MTA that gave up on a permanent reply ("Status: 4.5.0", "Action: failed",
+        # "550 5.5.0 ..."): the remote server's own code says what it was
+        or status[0] == "4" and found[0] == "5" and reply[:1] == "5" and normalise_action(draft.action) == "failed"
+    ):
+        status = found
     command = draft.command or find_command(diagnostic)
     action = normalise_action(draft.action) if draft.action else ""
     diag_type = draft.diag_type or "SMTP"
@@ -202,4 +209,6 @@ def finalize(draft: Draft) -> BounceRecord:
         diagnostic=diagnostic,
         remote_mta=draft.remote_mta,
         feedback_type=draft.feedback_type,
+        source=draft.source,
+        final_address=draft.final_address,
     )

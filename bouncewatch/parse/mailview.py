@@ -22,7 +22,7 @@ MAX_DEPTH = 12
 MAX_PARTS = 200
 MAX_TEXT = 256 * 1024
 
-_ADDR = re.compile(r"(?<![\w.+/=&%-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+_ADDR = re.compile(r"(?<![\w.+/=&%-])[\w.+'=%-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _ORIGINAL_TYPES = frozenset(
     {"message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers",
@@ -38,6 +38,8 @@ def header_text(value: object) -> str:
         raw = str(value)
     else:
         raw = str(value)
+    if not raw.isascii():
+        raw = _eight_bit(raw)
     if "=?" in raw:
         try:
             pieces = email.header.decode_header(raw)
@@ -47,6 +49,18 @@ def header_text(value: object) -> str:
         except (LookupError, ValueError, email.errors.HeaderParseError):
             pass
     return " ".join(raw.split())
+
+
+def _eight_bit(value: str) -> str:
+    """A header value with raw 8-bit bytes (kept by the parser as surrogates) read as UTF-8, the
+    charset of such headers (RFC 6532), or Latin-1 where it is not UTF-8."""
+    if not any("\udc80" <= c <= "\udcff" for c in value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def addresses_in(text: str) -> list[str]:

@@ -1416,6 +1416,7 @@ RHOST_HOSTS: tuple[tuple[str, str], ...] = (
     (r"(?:\A|\.)(?:aspmx|gmail-smtp-in)\.l\.google\.com\Z", "google"),
     (r"\.(?:prod|protection)\.outlook\.com\Z", "microsoft"),
     (r"\.(?:mail\.icloud|me|mac)\.com\Z", "apple"),
+    (r"(?:\A|\.)(?:ezweb\.ne\.jp|au\.com)\Z", "kddi"),
 )
 
 # Orange / La Poste: the three digits of "LPN007_426", "OFR_999", "ofr_506" (Rhost::FrancePTT).
@@ -1442,6 +1443,13 @@ GODADDY_CODES: dict[str, str] = {
 
 # reason → phrases (lowercase substrings) for each rule set without codes of its own.
 RHOST_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
+    # au (KDDI, ezweb.ne.jp): an address that does not exist is refused with "550 <a@ezweb.ne.jp>:
+    # User unknown", mail its domain filter refuses with "550 : User unknown" (no address; Rhost::KDDI).
+    # Tried in this order: a report that quotes both replies is about the address.
+    "kddi": {
+        "userunknown": (">: user unknown",),
+        "filtered": ("550 : user unknown",),
+    },
     "godaddy": {
         "blocked": ("rbl reject", "www.spamhaus.org/query/bl?ip="),
         "expired": ("has been in the queue too long", "delivery timeout"),

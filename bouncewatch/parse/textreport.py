@@ -17,7 +17,7 @@ from .finalize import Draft
 from .mailview import MailView, addresses_in
 from .reasons import has_wording
 
-_ADDR = r"(?<![\w.+/=&%-])[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDR = r"(?<![\w.+/=&%-])[\w.+'=%-]+@[\w-]+(?:\.[\w-]+)+"
 _CUT = re.compile(
     r"^[ \t>]*(?:[-=_*#]{2,}[ \t]*)?(?:"
     r"original message|below this line is a copy|this is a copy of|original message follows"
@@ -36,9 +36,10 @@ _HEADERISH = re.compile(
 _STRONG_HEADER = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|MIME-Version):", re.I)
 _STRONG_HEADER_LINE = re.compile(_STRONG_HEADER.pattern, re.I | re.M)
 _LINE_ADDRESS = re.compile(
+    # after a list number or an SMTP reply code (sendmail's "554 <a@b>... Host unknown"),
     # the whole address (never a shorter domain before a dot), then punctuation, the end of the
     # line or more words; "<" for Office 365's "a@b<mailto:a@b>" (an HTML link made text)
-    rf"^[ \t>*-]*(?:\d+[.)][ \t]*)?[\"']?<?(?:mailto:)?({_ADDR})(?![\w-]|\.[\w-])>?[\"']?[ \t]*(?:[:.,;(\[<-]|\.\.\.|$|[ \t]+\S)",
+    rf"^[ \t>*-]*(?:\d+[.)][ \t]*|[45]\d\d[ \t]+)?[\"']?<?(?:mailto:)?({_ADDR})(?![\w-]|\.[\w-])>?[\"']?[ \t]*(?:[:.,;(\[<-]|\.\.\.|$|[ \t]+\S)",
     re.ASCII,
 )
 _LABELLED = re.compile(
@@ -84,6 +85,14 @@ def error_section(text: str) -> str:
     return text[:cut]
 
 
+def body_section(view: MailView) -> str:
+    """``error_section`` of the message's body, worked out once per message."""
+    found = view.cache.get("section")
+    if found is None:
+        found = view.cache["section"] = error_section(view.body)
+    return found  # type: ignore[return-value]
+
+
 def sender_addresses(view: MailView) -> set[str]:
     """Addresses that are the sender's side, never a failed recipient (worked out once per message)."""
     cached = view.cache.get("senders")
@@ -120,6 +129,7 @@ def _without(line: str, address: str) -> str:
     return "".join(out)
 
 
+_REPLY_LINE = re.compile(r"^[45]\d\d[ \t]+<?[^\s<>]+@[^\s<>]+>?\.\.\.")
 _REPLY_CODE = re.compile(r"(?<![\w.])[45]\d\d(?:[ -]|$)")
 
 
@@ -130,6 +140,8 @@ def _diagnostic_after(lines: list[str], index: int, address: str, is_recipient_l
     mail to <a@b>.") is followed, after a blank line, by the error: that paragraph is taken too
     when it carries an SMTP reply code or the wording of a reason and the statement did not."""
     first = _without(lines[index], address).strip(" \t:>.-")
+    if _REPLY_LINE.match(lines[index]) and first:
+        return first  # sendmail's "554 <a@b>... Host unknown": one line per recipient, complete
     parts = [first] if first else []
     end = min(len(lines), index + 14)
     i = index + 1
@@ -178,7 +190,7 @@ def read(
     for. Otherwise addresses at the start of a line, then labelled ones, are taken; with
     ``allow_any`` any non-sender address in the error section is taken as a last resort.
     """
-    section = error_section(view.body if text is None else text)
+    section = body_section(view) if text is None else error_section(text)
     known = [a.lower() for a in recipients]
     lines = section.split("\n")
 

@@ -43,10 +43,13 @@ class Analysis:
     unverified: str = ""  # why a signed return path was required and not found (verp_sign)
 
 
-def outcome_of(verdicts: Sequence[Verdict]) -> Outcome:
-    """The archive folder for a message: its gravest record decides."""
+def outcome_of(verdicts: Sequence[Verdict], kind: str = "") -> Outcome:
+    """The archive folder for a message: its gravest record decides. Without records: a message
+    the parser recognised as a notice that is no bounce (kind ``notice``) is Ignored; a
+    complaint report that names no recipient (kind ``arf``, the address redacted) goes with the
+    complaints, counting nothing; any other is left for a person (Unrecognized)."""
     if not verdicts:
-        return Outcome.UNRECOGNIZED
+        return {"notice": Outcome.IGNORED, "arf": Outcome.COMPLAINT}.get(kind, Outcome.UNRECOGNIZED)
     classes = {v.bounce_class for v in verdicts}
     for bounce_class, outcome in (
         (BounceClass.COMPLAINT, Outcome.COMPLAINT),
@@ -69,7 +72,7 @@ def analyse(
         if screened.unverified:
             return Analysis(parsed, (), Outcome.UNVERIFIED, screened.unverified)
         verdicts = screened.verdicts
-    return Analysis(parsed, verdicts, outcome_of(verdicts))
+    return Analysis(parsed, verdicts, outcome_of(verdicts, parsed.kind))
 
 
 def analyse_each(
@@ -140,8 +143,9 @@ class Analyser:
         self.policy = policy
         self.signer = signer
         self.parse = parse
-        # Only the real parser can run elsewhere: a test's parse function need not pickle.
-        self.workers = workers if parse is parse_message else 0
+        # Only the real parser (with this mailbox's own addresses bound) can run elsewhere: a
+        # test's parse function need not pickle.
+        self.workers = workers if getattr(parse, "func", parse) is parse_message else 0
 
     def submit(self, raws: Sequence[bytes]) -> _Done | _Gathered:
         if self.workers < 1 or len(raws) < MIN_MESSAGES_FOR_WORKERS:
@@ -149,4 +153,4 @@ class Analyser:
         pool = _shared_pool(self.workers)
         size = -(-len(raws) // self.workers)
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
-        return _Gathered([pool.submit(analyse_each, chunk, self.policy, self.signer) for chunk in chunks])
+        return _Gathered([pool.submit(analyse_each, chunk, self.policy, self.signer, self.parse) for chunk in chunks])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -22,7 +23,9 @@ from ..config import MailboxSettings, Settings
 from ..imap.mailbox import Mailbox
 from ..parse import parse_message
 from ..publish import verp_sign, webhooks
-from ..records import AddressState, BounceClass, CycleSummary, FetchedMessage, Outcome, ParsedMessage, Verdict
+from ..records import (
+    AddressState, BounceClass, CycleSummary, FetchedMessage, Outcome, OwnAddresses, ParsedMessage, Verdict,
+)
 from ..rules.addresses import domain_of, normalise
 from ..rules.alerts import AlertPolicy
 from ..rules.classify import ClassPolicy, is_sender_side
@@ -80,6 +83,21 @@ def ledger_policy(settings: Settings) -> LedgerPolicy:
     )
 
 
+def own_addresses(settings: Settings, mailbox: MailboxSettings) -> OwnAddresses:
+    """Our side's addresses, which the parser never reports: the mailbox's login when it is an
+    address (the return path it receives), the VERP return path and its domain, which routes
+    to the bounce mailbox and holds no recipient."""
+    addresses: set[str] = set()
+    if "@" in mailbox.username:
+        addresses.add(mailbox.username.strip().lower())
+    domains: set[str] = set()
+    if settings.verp.domain:
+        domain = settings.verp.domain.strip(".").lower()
+        domains.add(domain)
+        addresses.add(f"{settings.verp.local_part.lower()}@{domain}")
+    return OwnAddresses(addresses=frozenset(addresses), domains=frozenset(domains))
+
+
 def fingerprint(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
@@ -135,6 +153,8 @@ class Cycle:
         self.summary = CycleSummary(mailbox=mailbox_settings.name)
         self.signer = verp_sign.signer_from_settings(settings) if settings.verp.require_signature else None
         self._owed: list[tuple[int, str]] = []  # moves committed batches owe, not yet done
+        if parse is parse_message:
+            parse = partial(parse_message, own=own_addresses(settings, mailbox_settings))
         self.analyser = Analyser(self.class_policy, self.signer, settings.poll.parse_workers, parse)
         self.log = log.bind(mailbox=mailbox_settings.name, folder=mailbox_settings.folder)
 
@@ -278,6 +298,11 @@ class Cycle:
             return Analysis(ParsedMessage(), (), Outcome.UNRECOGNIZED)
         if analysis.unverified:
             self.log.warning("bounce_unverified", uid=message.uid, why=analysis.unverified)
+        elif not analysis.verdicts and analysis.parsed.notes:
+            # why nothing was counted (an unbacked address, a complaint naming nobody): for the
+            # person who looks at the archive folder
+            self.log.info("message_not_counted", uid=message.uid, outcome=analysis.outcome.value,
+                          notes=list(analysis.parsed.notes))
         return analysis
 
     def _count(self, analysis: Analysis) -> None:

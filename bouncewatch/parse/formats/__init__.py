@@ -50,9 +50,16 @@ def family_of(view: MailView) -> str:
     if view.header("X-Mailer").startswith("<SMTP32 v"):
         return "imailserver"
     mailer = view.header("X-Mailer").lower() + " " + view.header("X-MimeOLE").lower()
-    if "internet mail service" in mailer or "produced by microsoft exchange" in mailer:
+    if "internet mail service" in mailer or "produced by microsoft exchange" in mailer or _via_ims(view):
         return "exchange2003"
     subject = view.subject.lower()
     if subject.startswith(("undeliverable message", "delivery failure:", "delivery_failure:")):
         return "notes"
     return ""
+
+
+def _via_ims(view: MailView) -> bool:
+    """Passed through Exchange's Internet Mail Service, which writes its NDRs without an X-Mailer:
+    "Received: by host with Internet Mail Service (5.5.2657.72)"."""
+    received = view.msg.get_all("Received") or ()
+    return any("with Internet Mail Service (" in str(value) for value in received[:20])

@@ -29,9 +29,15 @@ _LIST = re.compile(
     r"\s+constructed)[ \t]*:?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_END = re.compile(r"^(?:-{2,}.*(?:copy of|original message|header of the original)|[ \t]*Reporting-MTA:)", re.IGNORECASE | re.MULTILINE)
-_ADDR = r"[\w.+'=/-]+@[\w-]+(?:\.[\w-]+)+"
+_END = re.compile(
+    r"^(?:-{2,}.*(?:copy of|original message|header of the original)|[ \t]*Reporting-MTA:"
+    r"|[ \t]*included is a copy of the (?:message|original))",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ADDR = r"[\w.+'=/%-]+@[\w-]+(?:\.[\w-]+)+"
 _ADDR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:?[ \t]*$", re.ASCII)
+# The address and its error on one line ("  <a@b>: 550 unknown user"), as Exim's derivatives write it.
+_ADDR_ERROR_LINE = re.compile(rf"^[ \t]*<?({_ADDR})>?:[ \t]+(\S.*)$", re.ASCII)
 _MALFORMED = re.compile(rf"^[ \t]*.*?<({_ADDR})>: malformed address: <({_ADDR})> may not follow", re.ASCII)
 
 
@@ -64,14 +70,19 @@ def _block(view: MailView) -> list[Draft]:
     drafts: list[Draft] = []
     text: list[str] = []
     for line in lines:
-        found = _ADDR_LINE.match(line) or _MALFORMED.match(line)
-        if found and drafts and found.group(found.lastindex or 1).lower() == drafts[-1].address:
+        found = _ADDR_LINE.match(line) or _MALFORMED.match(line) or _ADDR_ERROR_LINE.match(line)
+        address = ""
+        if found:
+            address = (found.group(1) if found.re is _ADDR_ERROR_LINE else found.group(found.lastindex or 1)).lower()
+        if found and drafts and address == drafts[-1].address:
             found = None  # the address repeated inside its own error text ("RCPT TO:\n<a@b>:")
         if found:
             _close(drafts, text)
-            malformed = found.re is _MALFORMED
-            drafts.append(Draft(address=found.group(found.lastindex or 1).lower()))
-            text = [line.strip()] if malformed else []
+            drafts.append(Draft(address=address))
+            if found.re is _MALFORMED:
+                text = [line.strip()]
+            else:
+                text = [found.group(2).strip()] if found.re is _ADDR_ERROR_LINE else []
             continue
         if not drafts or drafts[-1].diagnostic:
             continue
@@ -99,6 +110,8 @@ def detect(view: MailView) -> list[Draft] | None:
         if not listed:
             return None
         drafts = textreport.read(view, recipients=listed).drafts
+        for draft in drafts:
+            draft.source = "x-failed-recipients"
     for draft in drafts:
         _session_status(draft)
         if draft.hint:

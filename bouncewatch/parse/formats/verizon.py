@@ -46,7 +46,7 @@ def detect(view: MailView) -> list[Draft] | None:
         for match in _VZWPIX_TO.finditer(body, start):
             if first_address(match.group(1)):
                 drafts.append(Draft(address=first_address(match.group(1)),
-                                    diagnostic=error.group(0) if error else ""))
+                                    diagnostic=error.group(0) if error else "", source="original"))
     for draft in drafts:
         lowered = draft.diagnostic.lower()
         draft.hint = next((r for r, ps in _PHRASES.items() if any(p in lowered for p in ps)), "")

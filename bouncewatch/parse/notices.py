@@ -1,0 +1,142 @@
+"""Mail that looks like a bounce and is not one: read receipts, challenge-response requests,
+moderation holds and spam-quarantine digests.
+
+None of them says the address failed: a read receipt says it works, the others that a message
+waits for someone's action. The parser records nothing for them (kind ``notice``) and the
+message is archived as Ignored; with VERP, the return path they were sent to counts nothing
+either. Auto-replies (``autoreply``) are reported with reason ``vacation`` instead.
+
+A read receipt is recognised by its structure (RFC 8098). The others by their own words: the
+subject and the notice's text before any copy of the returned original, and never in a message
+that carries a delivery-status or feedback report, X-Failed-Recipients, or an SMTP status code
+in its own text (a server's refusal that happens to use such words is a bounce).
+"""
+
+from __future__ import annotations
+
+import re
+
+from email.message import Message
+
+from .mailview import MailView
+from .reasons import fold
+from .textreport import body_section
+
+# How much of the notice's own text is read: its opening, never a long quoted original.
+_READ = 3000
+_MAX_PARTS = 10
+
+# The patterns are folded like the text they are tried on (reasons.fold: lowercased, accents
+# dropped), so they use no upper-case escape (\A, \S, \W, \B, \D).
+_RECEIPT_SUBJECT = re.compile(fold(
+    r"^(?:read|gelesen|lu|leido|letto|lido|gelezen|прочитано|прочитан[оа]?|已读|已讀|開封済み)\s?:"
+    r"|^(?:return receipt|read receipt|read-receipt|disposition notification)\b"
+    r"|lesebestätigung|accusé de lecture|confirmación de lectura|conferma di lettura|confirmação de leitura"
+    r"|leesbevestiging|уведомление о прочтении|開封確認|已读回执|已讀回條"
+))
+_RECEIPT_TEXT = re.compile(fold(
+    r"\bwas (?:read|displayed|opened) on\b|\bwas read by\b|wurde (?:am .{1,40} )?gelesen"
+    r"|\ba été lu\b|\bfue leído\b|\bè stato letto\b|\bfoi lid[oa]\b|\bis gelezen\b|был[оа]? прочитан"
+))
+
+_CHALLENGE = re.compile(fold(
+    r"\bnot (?:been )?pre-?approved\b|\bpre-?approved senders?\b|\bapproved senders? list\b"
+    r"|\blist of approved senders\b"
+    r"|\bchallenge[ /-]response\b|\brequires? (?:your )?verification\b"
+    r"|\bplease confirm your message\b"
+    r"|\b(?:confirm|verify|prove|show)(?: that)? you(?:'re| are) (?:a )?"
+    r"(?:human|real person|person|not a (?:spam ?)?robot|not a spammer)\b"
+    r"|\bare you (?:a )?human\b|\bi'?m not a robot\b"
+    r"|dass sie (?:ein mensch|kein roboter) sind|\bkein roboter\b"
+    r"|que vous (?:êtes|etes) (?:un humain|une personne|un être humain)|\bpas un robot\b"
+    r"|que (?:usted )?(?:es|eres) (?:un )?(?:humano|una persona)\b|\bno (?:es|eres) un robot\b"
+    r"|\bnon (?:sei|è) un robot\b|che (?:sei|è) un essere umano"
+    r"|\bnão (?:é|és) um robô\b|que (?:você )?é (?:um )?humano\b"
+    r"|\bgeen robot\b|dat u een mens bent"
+    r"|не робот|ロボットではない|不是机器人|不是機器人"
+))
+_MODERATION = re.compile(fold(
+    r"\bheld for (?:moderation|review|approval|moderator)|\bheld until (?:the |a )?(?:list )?moderator"
+    r"|\bawait(?:s|ing) (?:the )?(?:list )?(?:moderator(?:'s)? |moderation |your )?approval\b"
+    r"|\bawaiting moderation\b"
+    r"|\bpending (?:moderation|moderator approval|approval by (?:the |a )?moderator)"
+    r"|\brequires? (?:the )?moderator(?:'s)? approval\b"
+    r"|\b(?:submitted|forwarded|sent) (?:to|for) (?:the )?(?:list )?moderat(?:or|ion)"
+    r"|\bqueued for moderation\b|\bis being moderated\b"
+    r"|wartet auf (?:die )?freigabe|zur moderation (?:zurückgehalten|vorgelegt)"
+    r"|moderator(?:en)? (?:zur freigabe|freigegeben)"
+    r"|en attente (?:de modération|de validation|d'approbation)|soumis (?:au|aux) modérateurs?|retenu pour modération"
+    r"|pendiente de (?:moderación|aprobación)|en espera de (?:moderación|aprobación)|retenido para moderación"
+    r"|in attesa di (?:moderazione|approvazione)|aguardando (?:moderação|aprovação)|retid[ao] para moderação"
+    r"|wacht op goedkeuring|in afwachting van (?:moderatie|goedkeuring)|vastgehouden voor moderatie"
+    r"|ожидает (?:одобрения|модерации|проверки модератором)|承認待ち|等待审核|等待審核"
+))
+_QUARANTINE_WORD = r"(?:(?<!\w)(?:quarant\w*|cuarentena|quarentena|карантин\w*)|隔離|隔离)"
+_DIGEST_WORD = (
+    r"(?:summary|digest|report|notification|bericht|zusammenfassung|übersicht|rapport|résumé|resumen|informe"
+    r"|riepilogo|rapporto|resumo|relatório|overzicht|отч[её]т|сводка|レポート|通知|摘要|报告|報告)"
+)
+_QUARANTINE = re.compile(fold(
+    rf"{_QUARANTINE_WORD}[ -]?{_DIGEST_WORD}|\b{_DIGEST_WORD} (?:\w+ ){{0,2}}{_QUARANTINE_WORD}"
+    rf"|\bspam[ -]?(?:quarantine|digest|summary)\b|\bend[ -]user (?:spam )?digest\b"
+    rf"|\bjunk (?:e-?mail |mail )?(?:summary|digest)\b"
+    rf"|\b(?:messages?|e-?mails?) (?:\w+ ){{0,3}}in (?:your |the )?(?:personal )?(?:spam )?quarantine\b"
+))
+
+# Each kind with words one of which every phrase of its pattern contains: most mail has none of
+# them, and a plain substring test is much cheaper than the patterns.
+_WORDED: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("challenge-response", (
+        "approved", "challenge", "verification", "confirm", "you are", "you're", "human", "robo", "dass sie",
+        "que vous", "humano", "una persona", "essere umano", "een mens", "робот", "ロボット", "机器人", "機器人",
+    ), _CHALLENGE),
+    ("held for moderation", (
+        "held", "await", "pending", "modera", "freigabe", "en attente", "pendiente", "en espera", "in attesa",
+        "aguardando", "goedkeuring", "afwachting", "ожидает", "承認待ち", "等待",
+    ), _MODERATION),
+    ("quarantine digest", ("quarant", "cuarentena", "quarentena", "карантин", "隔離", "隔离", "spam", "digest", "junk"),
+     _QUARANTINE),
+)
+
+# A server's refusal in the notice's own text: it is a bounce, whatever else it says.
+_SMTP_STATUS = re.compile(
+    r"(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.])|(?:^|:)[ \t]*[45]\d\d[ -](?:[45]\.\d|[a-z<(#'\"])", re.M
+)
+_MDN_TYPE = re.compile(r"report-type\s*=\s*\"?disposition-notification", re.I)
+
+
+def notice_of(view: MailView) -> str:
+    """What kind of non-bounce notice the message is ("read receipt", "challenge-response",
+    "held for moderation", "quarantine digest"), or ``""`` when it is none of them."""
+    if view.reports or view.feedback or view.header("X-Failed-Recipients"):
+        return ""
+    if _is_read_receipt(view):
+        return "read receipt"
+    subject = fold(view.subject)
+    head = subject + "\n" + fold(view.body[:_READ])  # the notice's own text is a part of it
+    kinds = [(kind, pattern) for kind, keys, pattern in _WORDED if any(k in head for k in keys)]
+    if not kinds:
+        return ""
+    text = fold(body_section(view)[:_READ])
+    if _SMTP_STATUS.search(text):
+        return ""
+    words = subject + "\n" + text
+    for kind, pattern in kinds:
+        if pattern.search(words):
+            return kind
+    return ""
+
+
+def _is_read_receipt(view: MailView) -> bool:
+    """An RFC 8098 disposition notification, or a receipt in words (Notes, older Outlook)."""
+    if view.content_type == "multipart/report":
+        if _MDN_TYPE.search(view.header("Content-Type")):
+            return True
+    if view.content_type.startswith("multipart/"):
+        payload = view.msg.get_payload()
+        if isinstance(payload, list):
+            for part in payload[:_MAX_PARTS]:
+                if isinstance(part, Message) and part.get_content_type() == "message/disposition-notification":
+                    return True
+    subject = fold(view.subject)
+    return bool(_RECEIPT_SUBJECT.search(subject)) and bool(_RECEIPT_TEXT.search(fold(view.body[:_READ])))

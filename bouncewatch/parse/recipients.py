@@ -1,0 +1,214 @@
+"""Which addresses a bounce may report on: cleaned as read, never one of ours, backed when loose.
+
+Every detector says where it read each address (``Draft.source``). This module then
+
+- cleans each address the way it was written around (quotes, brackets, ``mailto:``, trailing
+  punctuation) and drops what is not an address at all;
+- drops our own addresses: the bounce's own recipient (To, Delivered-To, X-Original-To, ...)
+  and List-* addresses (a bounce that came through a list), the configured ones (``OwnAddresses``: the mailbox, the return path, the VERP domain), the
+  returned original's From, Sender, Reply-To, Return-Path, Errors-To and List-* addresses, and
+  postmaster / mailer-daemon unless the original was sent to that very mailbox;
+- keeps an address found only by a loose scan (``scan``) when something backs it up: it is a
+  recipient in the returned original's headers (or X-Failed-Recipients), or it stands next to a
+  failure statement (not on a line offering it as a contact: "contact helpdesk@... if this
+  error persists"). The source then says so: ``scan+original``, ``scan+statement``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..records import OwnAddresses
+from .finalize import Draft
+from .mailview import MailView, addresses_in
+from .reasons import has_wording
+from .textreport import body_section
+
+LOOSE = "scan"
+_ENVELOPE = frozenset({"dsn", "x-failed-recipients"})
+# Sources read from a field or a fixed layout meant to name the recipient: no backing needed.
+FIRM = frozenset({"dsn", "report", "x-failed-recipients", "verp", "statement", "original", "sender"})
+
+_OWN_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+_ORIGINAL_SENDER_HEADERS = ("From", "Sender", "Reply-To", "Return-Path", "Errors-To")
+_LIST_HEADERS = ("List-Post", "List-Owner", "List-Help", "List-Subscribe", "List-Unsubscribe", "List-Archive", "List-Id")
+_ORIGINAL_RECIPIENT_HEADERS = ("To", "Cc", "Bcc", "Resent-To", "Resent-Cc")
+_SYSTEM_LOCALS = frozenset({"postmaster", "mailer-daemon", "mailer_daemon", "maildaemon", "mailerdaemon"})
+
+# Header lines of a returned original quoted inline in the text (no message/rfc822 part).
+_INLINE_SENDER = re.compile(r"^[ \t>]*(?:from|sender|reply-to|return-path|errors-to|list-[a-z-]+):[ \t]*(.*)$", re.I | re.M)
+_RCPT = re.compile(r"\bRCPT[ \t]+TO:[ \t]*<([^<>@\s]+@[^<>@\s]+)>", re.I)
+_INLINE_RECIPIENT = re.compile(r"^[ \t>]*(?:to|cc|bcc):[ \t]*(.*)$", re.I | re.M)
+
+_LOCAL = re.compile(r"\A(?:\"[^\"\\\r\n]{1,64}\"|[\w!#$%&'*+/=?^`{|}~.-]{1,64})\Z")
+_DOMAIN = re.compile(r"\A(?:[\w-]{1,63}\.)+[\w-]{2,63}\Z|\A\[[0-9a-f.:]{3,45}\]\Z", re.I)
+_OPENERS = "<([{'\"` \t"
+_CLOSERS = ">)]}'\"`,;:.!?* \t"
+
+# Words of a failure statement next to an address, beyond the reason table's phrases: the
+# generic ones every language's bounce uses.
+_FAILURE = re.compile(
+    r"(?<![\w.])[45]\.\d{1,3}\.\d{1,3}(?![\w.])|(?<![\w.])[45]\d\d(?:[ -]|$)"
+    r"|fail|undeliver|not (?:be )?delivered|could not|couldn't|cannot|can't|unable|rejected|refused|denied"
+    r"|unknown|invalid|does not exist|doesn't exist|no such|not found|not listed|bounced|permanent|error"
+    r"|did not (?:reach|receive)|not reached|nicht zugestellt|unzustellbar|fehlgeschlagen|échec|echec"
+    r"|impossible|non recapitabile|no se pudo|失敗|エラー|できません|届きません|错误|失败|無法|无法",
+    re.I,
+)
+# Lines above an address (a statement introducing a list: "The following recipients failed:",
+# a blank line, the list) and below it (the error that follows it) that may state its failure.
+_ABOVE, _BELOW = 3, 2
+_CONTACT = re.compile(
+    r"\b(?:contact|write to|send (?:an? )?(?:e-?mail|message) to|questions?|for (?:help|assistance)"
+    r"|helpdesk|help desk|support team|kontakt|wenden sie sich|contactez|contacte|póngase en contacto|contattare)\b",
+    re.I,
+)
+
+
+def clean(text: str) -> str:
+    """The address in ``text`` as written around by quotes, brackets, ``mailto:`` and trailing
+    punctuation, lowercased; ``""`` when what is left is not an address."""
+    value = text.strip()
+    while True:
+        before = value
+        if value[:7].lower() == "mailto:":
+            value = value[7:]
+        if not (value.startswith('"') and '"@' in value):  # keep a quoted local part
+            value = value.lstrip(_OPENERS)
+        value = value.rstrip(_CLOSERS)
+        if value == before:
+            break
+    local, at, domain = value.rpartition("@")
+    if not at or not _LOCAL.match(local) or not _DOMAIN.match(domain):
+        return ""
+    if not any(ch.isalnum() for ch in local):
+        return ""
+    return f"{local}@{domain}".lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """The drafts kept, and what was left out (for the message's notes)."""
+
+    drafts: list[Draft]
+    own: list[str]
+    unbacked: list[str]
+
+
+def own_addresses(view: MailView) -> set[str]:
+    """The addresses of our side this message names (worked out once per message); the
+    configured ones come on top (``is_own``)."""
+    cached = view.cache.get("own")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    own: set[str] = set()
+    for name in _OWN_HEADERS + _LIST_HEADERS:  # List-*: a bounce that came through a list
+        own.update(addresses_in(view.header(name)))
+    for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS:
+        own.update(addresses_in(view.original_header(name)))
+    if not view.originals:
+        for match in _INLINE_SENDER.finditer(_quoted_original(view)):
+            own.update(addresses_in(match.group(1)))
+    view.cache["own"] = own
+    return own
+
+
+def original_recipients(view: MailView) -> set[str]:
+    """The addresses the returned original was demonstrably sent to: its To, Cc, ... headers
+    (attached or quoted inline) and the envelope recipients the reporting MTA names
+    (X-Failed-Recipients, ``RCPT TO:<...>`` in a session transcript). They back an address a
+    loose scan found, and one of them is reported even where it is also the sender's (a
+    message sent to oneself)."""
+    cached = view.cache.get("original_recipients")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    found: set[str] = set(addresses_in(view.header("X-Failed-Recipients")))
+    section = body_section(view)
+    if "rcpt" in section.lower():  # a session transcript: the envelope recipients it was for
+        for match in _RCPT.finditer(section):
+            found.add(match.group(1).lower())
+    for name in _ORIGINAL_RECIPIENT_HEADERS:
+        found.update(addresses_in(view.original_header(name)))
+    if not view.originals:
+        for match in _INLINE_RECIPIENT.finditer(_quoted_original(view)):
+            found.update(addresses_in(match.group(1)))
+    view.cache["original_recipients"] = found
+    return found
+
+
+def _quoted_original(view: MailView) -> str:
+    """The text after the error section: where an inline copy of the original stands."""
+    body = view.body
+    return body[len(body_section(view)) :][:65536]
+
+
+def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelope: bool = False) -> bool:
+    """True when ``address`` is ours (see the module docstring).
+
+    The configured addresses always are. Any other is not when the returned original was sent
+    to it (a message sent to its own sender, a postmaster written to): the report is about it.
+    ``envelope``: the address was read from a field that names an envelope recipient (a DSN's
+    recipient fields, X-Failed-Recipients), which says so itself."""
+    local, _, domain = address.rpartition("@")
+    if configured is not None and (
+        address in configured.addresses or domain in configured.domains
+    ):
+        return True
+    if local not in _SYSTEM_LOCALS and address not in own_addresses(view):
+        return False
+    return not envelope and address not in original_recipients(view)
+
+
+def near_failure(view: MailView, address: str) -> bool:
+    """True when the lines around one naming ``address`` (a few above: a statement introducing
+    a list of addresses; a few below: the error that follows one) state a failure. A line that
+    offers the address to write to ("contact helpdesk@... if this error persists") does not
+    name a failed recipient."""
+    lines = body_section(view).split("\n")
+    for i, line in enumerate(lines):
+        if address not in line.lower() or _CONTACT.search(line):
+            continue
+        window = "\n".join(lines[max(0, i - _ABOVE) : i + _BELOW + 1])
+        if _FAILURE.search(window) or has_wording(window):
+            return True
+    return False
+
+
+def screen(view: MailView, drafts: list[Draft], source: str, configured: OwnAddresses | None) -> Screened:
+    """Clean, drop our own, and back up loose finds; ``source`` is the detector's default."""
+    kept: list[Draft] = []
+    dropped_own: list[str] = []
+    unbacked: list[str] = []
+    seen: set[str] = set()
+    for draft in drafts:
+        address = clean(draft.address)
+        if not address and draft.final_address:
+            address, draft.final_address = clean(draft.final_address), ""
+        if not address or address in seen:
+            continue
+        draft.address = address
+        if draft.final_address:
+            final = clean(draft.final_address)
+            draft.final_address = final if final and final != address else ""
+        draft.source = draft.source or source
+        envelope = draft.source in _ENVELOPE
+        if is_own(view, address, configured, envelope):
+            if not draft.final_address or is_own(view, draft.final_address, configured, envelope):
+                dropped_own.append(address)
+                continue
+            # sent to an address of ours that forwarded it (an alias of our side): the final one
+            draft.address, draft.final_address = draft.final_address, ""
+            if draft.address in seen:
+                continue
+        if draft.source == LOOSE:
+            if address in original_recipients(view):
+                draft.source = "scan+original"
+            elif near_failure(view, address):
+                draft.source = "scan+statement"
+            else:
+                unbacked.append(address)
+                continue
+        seen.add(address)
+        kept.append(draft)
+    return Screened(kept, dropped_own, unbacked)

@@ -96,22 +96,21 @@ class Screened:
     unbacked: list[str]
 
 
-def own_addresses(view: MailView) -> set[str]:
-    """The addresses of our side this message names (worked out once per message); the
-    configured ones come on top (``is_own``)."""
-    cached = view.cache.get("own")
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    own: set[str] = set()
-    for name in _OWN_HEADERS + _LIST_HEADERS:  # List-*: a bounce that came through a list
-        own.update(addresses_in(view.header(name)))
-    for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS:
-        own.update(addresses_in(view.original_header(name)))
-    if not view.originals:
-        for match in _INLINE_SENDER.finditer(_quoted_original(view)):
-            own.update(addresses_in(match.group(1)))
-    view.cache["own"] = own
-    return own
+def named_as_ours(view: MailView, address: str) -> bool:
+    """True when a header of our side names ``address``: the bounce's recipient and List-*
+    headers (a bounce that came through a list), the returned original's sender and List-*
+    headers (attached, or quoted inline). Substring tests first: most addresses are in none."""
+    for value in [view.header(name) for name in _OWN_HEADERS + _LIST_HEADERS] + [
+        view.original_header(name) for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS
+    ]:
+        if address in value.lower() and address in addresses_in(value):
+            return True
+    if view.originals:
+        return False
+    quoted = _quoted_original(view)
+    if address not in quoted.lower():
+        return False
+    return any(address in addresses_in(m.group(1)) for m in _INLINE_SENDER.finditer(quoted))
 
 
 def original_recipients(view: MailView) -> set[str]:
@@ -139,8 +138,10 @@ def original_recipients(view: MailView) -> set[str]:
 
 def _quoted_original(view: MailView) -> str:
     """The text after the error section: where an inline copy of the original stands."""
-    body = view.body
-    return body[len(body_section(view)) :][:65536]
+    found = view.cache.get("quoted")
+    if found is None:
+        found = view.cache["quoted"] = view.body[len(body_section(view)) :][:65536]
+    return found  # type: ignore[return-value]
 
 
 def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelope: bool = False) -> bool:
@@ -155,7 +156,7 @@ def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelo
         address in configured.addresses or domain in configured.domains
     ):
         return True
-    if local not in _SYSTEM_LOCALS and address not in own_addresses(view):
+    if local not in _SYSTEM_LOCALS and not named_as_ours(view, address):
         return False
     return not envelope and address not in original_recipients(view)
 

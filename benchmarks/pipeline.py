@@ -256,8 +256,31 @@ def drop_pg_database(name: str) -> None:
 
 
 def state_database(db: str, url: str, pg_name: str, state: tuple[int, int], cache: Path | None) -> None:
-    """Fill the fresh database at `url` with years of state: seeded, or copied from `cache`
-    (an SQLite file there, a template database on PostgreSQL) when an earlier run left one."""
+    """Fill the fresh database at `url` with years of state (see fill_state), then put it on
+    disk: else the first fsync of the timed poll would write gigabytes of copied pages back."""
+    fill_state(db, url, pg_name, state, cache)
+    started = time.perf_counter()
+    if db == "sqlite":
+        for path in Path(url.removeprefix("sqlite:///")).parent.glob("state.db*"):
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+    else:
+        import psycopg2
+
+        connection = psycopg2.connect(PG_URL)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+        connection.close()
+    print(f"   wrote the state to disk in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def fill_state(db: str, url: str, pg_name: str, state: tuple[int, int], cache: Path | None) -> None:
+    """Seed years of state into the fresh database at `url`, or copy it from `cache` (an
+    SQLite file there, a template database on PostgreSQL) when an earlier run left one."""
     from bouncewatch import store
 
     addresses, events = state

@@ -101,6 +101,26 @@ def test_index_follows_every_kind_of_change(database, tmp_path):
     assert blocklist_index.pending_changes() == 0
 
 
+def test_a_large_refresh_gives_postgresql_statistics_of_the_lines(postgres_database, monkeypatch):
+    """After a refresh of many lines the planner knows the tables' size (else a publish sorts the whole table per chunk)."""
+    monkeypatch.setattr(blocklist_index, "ANALYZE_AFTER_LINES", 30)
+    store.open_database(postgres_database)
+    try:
+        def planned_rows() -> list[float]:
+            names = [blocklist_index.table(fmt) for fmt in blocklist_index.FORMATS]
+            return [store.database_proxy.obj.execute_sql(
+                "SELECT reltuples FROM pg_class WHERE relname = %s", (name,)).fetchone()[0] for name in names]
+
+        with store.database_proxy.atomic():
+            store.save_states([blocked(f"few{i}@x.org") for i in range(20)])
+        assert refresh_index() == 20 and planned_rows() == [-1] * 4  # never analyzed: a small refresh leaves it
+        with store.database_proxy.atomic():
+            store.save_states([blocked(f"many{i}@x.org") for i in range(40)])
+        assert refresh_index() == 40 and planned_rows() == [60] * 4
+    finally:
+        store.close_database()
+
+
 def test_generation_moves_only_when_the_blocked_set_changes(database):
     """Blocking and unblocking move the generation; a soft bounce or another bounce on a blocked address do not."""
     start = blocklist_index.generation()

@@ -4,8 +4,6 @@ when backed, addresses cleaned as read, a complaint naming nobody, the address s
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
-
 import pytest
 
 from bouncewatch.parse import parse_message, parse_message_with_verp
@@ -128,15 +126,26 @@ def test_a_message_sent_to_its_own_sender_is_reported() -> None:
     assert [r.address for r in parse_message(raw).records] == ["self@example.net"]
 
 
-def test_the_pipeline_passes_the_configured_addresses() -> None:
-    """The mailbox login (when an address) and the VERP return path and domain are ours."""
-    settings = SimpleNamespace(verp=SimpleNamespace(domain="Bounce.Shop.Example", local_part="bounces"))
-    mailbox = SimpleNamespace(username="Returns@Shop.Example")
-    own = own_addresses(settings, mailbox)  # type: ignore[arg-type]
+def test_the_pipeline_passes_the_configured_addresses(tmp_path) -> None:
+    """A cycle's parser knows the mailbox login (when an address) and the VERP return path and
+    domain from the config, and drops them."""
+    from bouncewatch.config import load
+    from bouncewatch.service.pipeline import Cycle
+
+    config = tmp_path / "bouncewatch.toml"
+    config.write_text(
+        '[verp]\ndomain = "Bounce.Shop.Example"\n\n[[mailboxes]]\nname = "b"\nhost = "imap.example.com"\n'
+        'username = "Returns@Shop.Example"\npassword = "x"\n'
+    )
+    settings = load(config)
+    own = own_addresses(settings, settings.mailboxes[0])
     assert own.addresses == {"returns@shop.example", "bounces@bounce.shop.example"}
     assert own.domains == {"bounce.shop.example"}
-    assert own_addresses(SimpleNamespace(verp=SimpleNamespace(domain="", local_part="b")),  # type: ignore[arg-type]
-                         SimpleNamespace(username="login")).addresses == frozenset()
+    parse = Cycle(settings, settings.mailboxes[0]).analyser.parse
+    raw = _report("Final-Recipient: rfc822; returns@shop.example\r\nAction: failed\r\nStatus: 5.1.1")
+    assert parse(raw).records == ()
+    raw = _report("Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.1")
+    assert [r.address for r in parse(raw).records] == ["a@example.net"]
 
 
 # -- a loose scan counts only when backed -------------------------------------------------------

@@ -118,6 +118,18 @@ def test_configured_addresses_are_never_reported_even_from_a_dsn() -> None:
     assert parse_message(raw, own=own).records == ()
 
 
+def test_a_report_about_our_own_address_only_is_not_read_further() -> None:
+    """A DSN about our own mailbox only gives no record: the looser readers are not asked, and
+    an address elsewhere in its text is not taken in its place."""
+    own = OwnAddresses(addresses=frozenset({"box@shop.example"}))
+    raw = _report("Final-Recipient: rfc822; box@shop.example\r\nAction: failed\r\nStatus: 5.1.1").replace(
+        b"Your message could not be delivered.", b"Delivery to p@example.net failed: 550 5.1.1 unknown user"
+    )
+    parsed = parse_message(raw, own=own)
+    assert (parsed.kind, parsed.records) == ("dsn", ())
+    assert any("box@shop.example" in note for note in parsed.notes)
+
+
 def test_a_message_sent_to_its_own_sender_is_reported() -> None:
     """A DSN's recipient field names an envelope recipient: reported even when it is also the
     original's sender (a cron mail to oneself)."""

@@ -98,8 +98,14 @@ def _detect(view: MailView, own: OwnAddresses | None, notes: list[str]) -> tuple
         if not found:
             notes.append("complaint report names no recipient: nothing counted")
             return name, []
-        screened = recipients.screen(view, found[:MAX_RECIPIENTS], _SOURCES.get(name, ""), own)
+        source = _SOURCES.get(name, "")
+        screened = recipients.screen(view, found[:MAX_RECIPIENTS], source, own)
         unbacked.extend(a for a in screened.unbacked if a not in unbacked)
+        if not screened.drafts and screened.own and source != recipients.LOOSE:
+            # a report we can read that is about our own addresses only: looser readers would
+            # only find another address in it by mistake
+            notes.append("reports only on addresses of our own: " + ", ".join(screened.own[:10]))
+            return name, []
         if not screened.drafts:
             continue
         if name in _LOOSE_READERS and name != "flufl":

@@ -120,9 +120,13 @@ def _better_backed(
     view: MailView, own: OwnAddresses | None, name: str, drafts: list[Draft], notes: list[str]
 ) -> tuple[str, list[Draft]]:
     """A loose reader's answer against flufl.bounce's: where they disagree, the addresses the
-    returned original's recipients back win; else the reader's. An answer the original's
-    recipients back throughout is not asked about (flufl.bounce costs as much as the rest)."""
+    returned original's recipients back win; else the reader's, unless flufl.bounce's names
+    fewer. flufl.bounce (as costly as all the rest) is not asked where it could not win: the
+    original's recipients back the reader's answer throughout, or back nothing at all and the
+    reader names a single address."""
     if all(d.source == "scan+original" for d in drafts):
+        return name, drafts
+    if len(drafts) == 1 and not recipients.original_recipients(view):
         return name, drafts
     try:
         found = fallback.detect(view) or []

@@ -99,18 +99,16 @@ class Screened:
 def named_as_ours(view: MailView, address: str) -> bool:
     """True when a header of our side names ``address``: the bounce's recipient and List-*
     headers (a bounce that came through a list), the returned original's sender and List-*
-    headers (attached, or quoted inline). Substring tests first: most addresses are in none."""
-    for value in [view.header(name) for name in _OWN_HEADERS + _LIST_HEADERS] + [
-        view.original_header(name) for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS
-    ]:
-        if address in value.lower() and address in addresses_in(value):
-            return True
-    if view.originals:
-        return False
-    quoted = _quoted_original(view)
-    if address not in quoted.lower():
-        return False
-    return any(address in addresses_in(m.group(1)) for m in _INLINE_SENDER.finditer(quoted))
+    headers (attached, or quoted inline). A substring test first: most addresses are in none."""
+    ours = view.cache.get("ours")
+    if ours is None:
+        values = [view.header(name) for name in _OWN_HEADERS + _LIST_HEADERS]
+        if view.originals:
+            values += [view.original_header(name) for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS]
+        else:
+            values += [m.group(1) for m in _INLINE_SENDER.finditer(_quoted_original(view))]
+        ours = view.cache["ours"] = "\n".join(v for v in values if v).lower()
+    return address in ours and address in addresses_in(ours)  # type: ignore[operator, arg-type]
 
 
 def original_recipients(view: MailView) -> set[str]:

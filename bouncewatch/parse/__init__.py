@@ -122,11 +122,12 @@ def _better_backed(
     """A loose reader's answer against flufl.bounce's: where they disagree, the addresses the
     returned original's recipients back win; else the reader's, unless flufl.bounce's names
     fewer. flufl.bounce (as costly as all the rest) is not asked where it could not win: the
-    original's recipients back the reader's answer throughout, or back nothing at all and the
-    reader names a single address."""
+    original's recipients back the reader's answer throughout, or the reader names a single
+    address and the original's recipients name no other."""
+    mine = {d.address for d in drafts}
     if all(d.source == "scan+original" for d in drafts):
         return name, drafts
-    if len(drafts) == 1 and not recipients.original_recipients(view):
+    if len(drafts) == 1 and recipients.original_recipients(view) <= mine:
         return name, drafts
     try:
         found = fallback.detect(view) or []
@@ -134,7 +135,6 @@ def _better_backed(
         notes.append(f"detector flufl failed: {type(exc).__name__}")
         return name, drafts
     others = recipients.screen(view, found[:MAX_RECIPIENTS], recipients.LOOSE, own).drafts
-    mine = {d.address for d in drafts}
     if not others or {d.address for d in others} == mine:
         return name, drafts
     if _strength(drafts) >= _strength(others):

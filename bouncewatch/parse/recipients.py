@@ -5,9 +5,11 @@ Every detector says where it read each address (``Draft.source``). This module t
 - cleans each address the way it was written around (quotes, brackets, ``mailto:``, trailing
   punctuation) and drops what is not an address at all;
 - drops our own addresses: the bounce's own recipient (To, Delivered-To, X-Original-To, ...)
-  and List-* addresses (a bounce that came through a list), the configured ones (``OwnAddresses``: the mailbox, the return path, the VERP domain), the
-  returned original's From, Sender, Reply-To, Return-Path, Errors-To and List-* addresses, and
-  postmaster / mailer-daemon unless the original was sent to that very mailbox;
+  and List-* addresses (a bounce that came through a list), the configured ones
+  (``OwnAddresses``: the mailbox, the return path, the VERP domain), the returned original's
+  From, Sender, Reply-To, Return-Path, Errors-To and List-* addresses, and postmaster /
+  mailer-daemon; any but the configured ones still counts where the original was demonstrably
+  sent to it (``original_recipients``, or a DSN / X-Failed-Recipients field naming it);
 - keeps an address found only by a loose scan (``scan``) when something backs it up: it is a
   recipient in the returned original's headers (or X-Failed-Recipients), or it stands next to a
   failure statement (not on a line offering it as a contact: "contact helpdesk@... if this
@@ -27,8 +29,6 @@ from .textreport import body_section
 
 LOOSE = "scan"
 _ENVELOPE = frozenset({"dsn", "x-failed-recipients"})
-# Sources read from a field or a fixed layout meant to name the recipient: no backing needed.
-FIRM = frozenset({"dsn", "report", "x-failed-recipients", "verp", "statement", "original", "sender"})
 
 _OWN_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 _ORIGINAL_SENDER_HEADERS = ("From", "Sender", "Reply-To", "Return-Path", "Errors-To")

@@ -92,6 +92,26 @@ def test_json_output_shows_source_and_final_address(tmp_path) -> None:
     assert '"address": "list@example.net"' in result.output and '"final_address": "x@example.net"' in result.output
 
 
+def test_parse_command_says_why_nothing_counted(tmp_path) -> None:
+    """`bouncewatch parse` prints each recipient's source, and the note of a message that
+    counts nothing."""
+    from click.testing import CliRunner
+
+    from bouncewatch.cli import main
+
+    dsn = tmp_path / "dsn.eml"
+    dsn.write_bytes(_report("Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.1"))
+    loose = tmp_path / "loose.eml"
+    loose.write_bytes(_text_bounce("Hello,\r\n\r\nplease write to h@example.net for our catalogue.\r\n",
+                                   subject="Returned mail"))
+    result = CliRunner().invoke(main, ["parse", str(dsn), str(loose)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{dsn}: a@example.net hard userunknown 5.1.1 [dsn]"
+    assert lines[1] == f"{loose}: no recipient counted"
+    assert lines[2].startswith("  note: ") and "h@example.net" in lines[2]
+
+
 # -- never an address of our own ------------------------------------------------------------------
 
 

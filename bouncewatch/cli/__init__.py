@@ -450,7 +450,8 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
         if result.get("notice"):
             click.echo(f"{path}: not a bounce ({result['notice']}), ignored")
         elif not result["recipients"]:
-            click.echo(f"{path}: " + (f"{result['kind']}, no recipient counted" if result["kind"] else "not a bounce"))
+            said = f"{result['kind']}, no recipient counted" if result["kind"] else "no recipient counted"
+            click.echo(f"{path}: " + (said if result["kind"] or result.get("notes") else "not a bounce"))
         for r in result["recipients"]:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
             click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes} [{r['source']}]".rstrip())

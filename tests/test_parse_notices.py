@@ -322,3 +322,28 @@ def test_sieve_reject_is_a_rejection_not_a_read_receipt() -> None:
     assert [r.address for r in parsed.records] == ["bob@example.net"]
     assert classify(parsed.records[0]).bounce_class.value == "soft"
     assert parsed.records[0].reason == "mailboxfull"
+
+
+def _challenge_dsn(diagnostic: str) -> bytes:
+    return (
+        "From: noreply@screening.example.org\r\nTo: news@shop.example.com\r\nSubject: Re: Our offers\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\n\r\nYour message has been waitlisted. Click below to be added to my list.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; screening.example.org\r\n"
+        "Action: failed\r\n\r\nFinal-Recipient: rfc822; alice@example.net\r\n"
+        f"Diagnostic-Code: {diagnostic}\r\nStatus: 4.7.0\r\n\r\n"
+        "--b1\r\nContent-Type: message/rfc822\r\n\r\n" + ORIGINAL + "\r\n--b1--\r\n"
+    ).encode()
+
+
+def test_challenge_in_a_delivery_status_report_is_a_notice() -> None:
+    """A challenge service that sends its request as a DSN, its own notice as the diagnostic."""
+    _assert_notice(_challenge_dsn("X-Screening-Notice; Sender not pre-approved. Follow the instructions above"),
+                   "challenge-response")
+
+
+def test_a_server_refusing_in_challenge_words_in_a_report_stays_a_bounce() -> None:
+    """The same words as an SMTP answer are a server's refusal."""
+    parsed = parse_message(_challenge_dsn("smtp; 550 Sender not pre-approved"))
+    assert parsed.kind != "notice"
+    assert [r.address for r in parsed.records] == ["alice@example.net"]

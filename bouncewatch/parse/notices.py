@@ -8,11 +8,13 @@ either. Auto-replies (``autoreply``) are reported with reason ``vacation`` inste
 
 A read receipt is recognised by its structure (RFC 8098). The others by their own words: the
 subject and the notice's text before any copy of the returned original, and never in a message
-that carries a delivery-status or feedback report, X-Failed-Recipients, or an SMTP status code
+that carries a feedback report, X-Failed-Recipients, or an SMTP status code
 in its own text (a server's refusal that happens to use such words is a bounce), nor in one
 whose subject and own text say a message was not delivered (the bounce of a moderation notice
 or of a challenge is a bounce). A disposition notification that says the message was deleted
-or refused (a Sieve `reject`, RFC 5429) is a rejection, not a receipt.
+or refused (a Sieve `reject`, RFC 5429) is a rejection, not a receipt. A delivery-status
+report is a notice only where its diagnostics are a challenge service's own words, not a
+server's SMTP answer.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 
 from email.message import Message
 
+from .dsn import fields
 from .formats.generic import has_bounce_subject
 from .mailview import MailView
 from .reasons import fold
@@ -125,7 +128,9 @@ _MDN_TYPE = re.compile(r"report-type\s*=\s*\"?disposition-notification", re.I)
 def notice_of(view: MailView) -> str:
     """What kind of non-bounce notice the message is ("read receipt", "challenge-response",
     "held for moderation", "quarantine digest"), or ``""`` when it is none of them."""
-    if view.reports or view.feedback or view.header("X-Failed-Recipients"):
+    if view.reports:
+        return _report_notice(view)
+    if view.feedback or view.header("X-Failed-Recipients"):
         return ""
     if _is_read_receipt(view):
         return "read receipt"
@@ -144,6 +149,28 @@ def notice_of(view: MailView) -> str:
         if pattern.search(words):
             return kind
     return ""
+
+
+def _report_notice(view: MailView) -> str:
+    """The kind of notice a delivery-status report carries in place of a refusal, or ``""``.
+
+    Challenge-response services send their request as a DSN whose Diagnostic-Code is their own
+    notice ("X-Boxbe-Notice; Sender not pre-approved"): no server refused anything. A diagnostic
+    of type smtp, or one quoting an SMTP status, is a server's refusal and so a bounce."""
+    diagnostics = [value for text in view.reports for name, value in fields(text) if name == "diagnostic-code"]
+    if not diagnostics:
+        return ""
+    kinds = set()
+    for value in diagnostics:
+        diagnostic_type, _, text = value.partition(";")
+        text = fold(text)
+        if diagnostic_type.strip().lower() == "smtp" or _SMTP_STATUS.search(text):
+            return ""
+        kind = next((kind for kind, _, pattern in _WORDED if pattern.search(text)), "")
+        if not kind:
+            return ""
+        kinds.add(kind)
+    return kinds.pop() if len(kinds) == 1 else ""
 
 
 def _is_read_receipt(view: MailView) -> bool:

@@ -42,7 +42,9 @@ _RCPT = re.compile(r"\bRCPT[ \t]+TO:[ \t]*<([^<>@\s]+@[^<>@\s]+)>", re.I)
 _INLINE_RECIPIENT = re.compile(r"^[ \t>]*(?:to|cc|bcc):[ \t]*(.*)$", re.I | re.M)
 
 _LOCAL = re.compile(r"\A(?:\"[^\"\\\r\n]{1,64}\"|[\w!#$%&'*+/=?^`{|}~.-]{1,64})\Z")
-_DOMAIN = re.compile(r"\A(?:[\w-]{1,63}\.)+[\w-]{2,63}\Z|\A\[[0-9a-f.:]{3,45}\]\Z", re.I)
+# a dotted name whose last label has a letter (anonymised reports use one-letter ones: a@b.c),
+# or an address literal
+_DOMAIN = re.compile(r"\A(?:[\w-]{1,63}\.)+(?=[\w-]*[^\W\d_])[\w-]{1,63}\Z|\A\[[0-9a-f.:]{3,45}\]\Z", re.I)
 _OPENERS = "<([{'\"` \t"
 _CLOSERS = ">)]}'\"`,;:.!?* \t"
 

@@ -241,6 +241,8 @@ def test_the_better_backed_answer_wins_when_readers_disagree() -> None:
         ('"neko..nyaan"@example.jp', '"neko..nyaan"@example.jp'),
         ("=?utf-8?B?8J+QiPCfkIg=?=@example.org", "=?utf-8?b?8j+qipcfkig=?=@example.org"),
         ("nyaan%gol.com@relay.example.com", "nyaan%gol.com@relay.example.com"),
+        ("a@b.c", "a@b.c"),  # anonymised reports shorten domains to one letter a label
+        ("x@192.0.2.1", ""),
         ("=@example.org", ""),
         ("user@localhost", ""),
         ("no address", ""),
@@ -332,3 +334,41 @@ def test_no_placeholder_address_exists() -> None:
 
     assert not hasattr(arf, "UNDISCLOSED")
     assert not re.search(r"\.invalid\b", open(arf.__file__, encoding="utf-8").read())
+
+
+def test_a_text_bounce_of_a_message_sent_to_oneself_names_its_recipient() -> None:
+    """Postfix's text notice, the original attached, of a message whose sender was also its
+    recipient: the address is the recipient, not only the sender."""
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\nTo: box@example.net\r\n"
+        'Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Description: Notification\r\nContent-Type: text/plain\r\n\r\n"
+        "This is the Postfix program at host mx.example.org.\r\n\r\n"
+        "I'm sorry to have to inform you that the message returned\r\nbelow could not be delivered to one or more destinations.\r\n\r\n"
+        "<self@example.net>: Name service error for domain example.net: Host not found\r\n"
+        "--B\r\nContent-Description: Undelivered Message\r\nContent-Type: message/rfc822\r\n\r\n"
+        "From: self@example.net\r\nTo: self@example.net\r\nSubject: note to self\r\n\r\nhi\r\n--B--\r\n"
+    ).encode()
+    assert [r.address for r in parse_message(raw).records] == ["self@example.net"]
+
+
+def test_blank_lines_between_address_and_error_still_back_it() -> None:
+    """qmail-like notices set the address apart from its error with blank lines."""
+    raw = _text_bounce(
+        "Hi. This is the deliver program at mx.example.org.\r\n\r\n\r\n\r\nbob@example.net\r\n\r\n\r\n"
+        "No such user\r\n",
+        subject="failure notice",
+    )
+    assert [r.address for r in parse_message(raw).records] == ["bob@example.net"]
+
+
+def test_a_sender_named_after_from_and_a_shortened_address_are_not_recipients() -> None:
+    """ "not accepting mail from list@..." names the sender; "david...@" is an address shortened
+    for display, not one that exists."""
+    raw = _text_bounce(
+        "Your mail to the following recipients could not be delivered because\r\n"
+        "they are not accepting mail from list@lists.example.org:\r\n\tscreenname\r\n",
+        subject="Mail Delivery Problem",
+    )
+    assert parse_message(raw).records == ()
+    assert clean("david...@example.com") == "" and clean(".david@example.com") == ""

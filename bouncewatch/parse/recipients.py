@@ -42,7 +42,9 @@ _RCPT = re.compile(r"\bRCPT[ \t]+TO:[ \t]*<([^<>@\s]+@[^<>@\s]+)>", re.I)
 _INLINE_RECIPIENT = re.compile(r"^[ \t>]*(?:to|cc|bcc):[ \t]*(.*)$", re.I | re.M)
 
 _LOCAL = re.compile(r"\A(?:\"[^\"\\\r\n]{1,64}\"|[\w!#$%&'*+/=?^`{|}~.-]{1,64})\Z")
-_DOMAIN = re.compile(r"\A(?:[\w-]{1,63}\.)+[\w-]{2,63}\Z|\A\[[0-9a-f.:]{3,45}\]\Z", re.I)
+# a dotted name whose last label has a letter (anonymised reports use one-letter ones: a@b.c),
+# or an address literal
+_DOMAIN = re.compile(r"\A(?:[\w-]{1,63}\.)+(?=[\w-]*[^\W\d_])[\w-]{1,63}\Z|\A\[[0-9a-f.:]{3,45}\]\Z", re.I)
 _OPENERS = "<([{'\"` \t"
 _CLOSERS = ">)]}'\"`,;:.!?* \t"
 
@@ -50,14 +52,15 @@ _CLOSERS = ">)]}'\"`,;:.!?* \t"
 # generic ones every language's bounce uses.
 _FAILURE = re.compile(
     r"(?<![\w.])[45]\.\d{1,3}\.\d{1,3}(?![\w.])|(?<![\w.])[45]\d\d(?:[ -]|$)"
-    r"|fail|undeliver|not (?:be )?delivered|could not|couldn't|cannot|can't|unable|rejected|refused|denied"
+    r"|fail|undeliver|not (?:be |been )?delivered|(?:not|no longer) valid|could not|couldn't|cannot|can't|unable|rejected|refused|denied"
     r"|unknown|invalid|does not exist|doesn't exist|no such|not found|not listed|bounced|permanent|error"
     r"|did not (?:reach|receive)|not reached|nicht zugestellt|unzustellbar|fehlgeschlagen|échec|echec"
     r"|impossible|non recapitabile|no se pudo|失敗|エラー|できません|届きません|错误|失败|無法|无法",
     re.I,
 )
 # Lines above an address (a statement introducing a list: "The following recipients failed:",
-# a blank line, the list) and below it (the error that follows it) that may state its failure.
+# the list) and below it (the error that follows it) that may state its failure; blank lines
+# are not counted.
 _ABOVE, _BELOW = 3, 2
 _CONTACT = re.compile(
     r"\b(?:contact|write to|send (?:an? )?(?:e-?mail|message) to|questions?|for (?:help|assistance)"
@@ -84,6 +87,8 @@ def clean(text: str) -> str:
         return ""
     if not any(ch.isalnum() for ch in local):
         return ""
+    if not local.startswith('"') and (".." in local or local[0] == "." or local[-1] == "."):
+        return ""  # not a dot-atom (RFC 5322): an address shortened for display, "david...@"
     return f"{local}@{domain}".lower()
 
 
@@ -164,7 +169,8 @@ def near_failure(view: MailView, address: str) -> bool:
     a list of addresses; a few below: the error that follows one) state a failure. A line that
     offers the address to write to ("contact helpdesk@... if this error persists") does not
     name a failed recipient."""
-    lines = body_section(view).split("\n")
+    # blank lines do not count: many bounces set the address apart from its error with them
+    lines = [line for line in body_section(view).split("\n") if line.strip()]
     for i, line in enumerate(lines):
         if address not in line.lower() or _CONTACT.search(line):
             continue

@@ -23,6 +23,24 @@ def test_workers_match_inline_on_the_corpus():
     assert all(isinstance(outcome, Analysis) for outcome in pooled)
 
 
+def test_workers_use_the_mailbox_own_addresses():
+    """The parser bound to a mailbox's own addresses runs in worker processes too, and drops
+    those addresses there as it does here."""
+    from functools import partial
+
+    from bouncewatch.parse import parse_message
+    from bouncewatch.records import OwnAddresses
+
+    ours = samples.dsn("box@shop.example")
+    raws = [ours] + [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))][: MIN_MESSAGES_FOR_WORKERS]
+    parse = partial(parse_message, own=OwnAddresses(addresses=frozenset({"box@shop.example"})))
+    analyser = Analyser(ClassPolicy(), None, workers=2, parse=parse)
+    assert analyser.workers == 2
+    pooled = analyser.submit(raws).result()
+    assert pooled == Analyser(ClassPolicy(), None, workers=0, parse=parse).submit(raws).result()
+    assert isinstance(pooled[0], Analysis) and pooled[0].verdicts == ()
+
+
 def test_a_failing_analysis_becomes_its_error_text():
     """A message whose parse raises yields the error's text, and the others are analysed."""
 

@@ -116,6 +116,7 @@ def _bouncewatch(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_output(tmp_path):
     """A distinctive password never appears in the output of a failing login, a poll, `check`, `status` or `run` logs."""
     outputs: list[str] = []

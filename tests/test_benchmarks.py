@@ -44,6 +44,7 @@ def test_pipeline_benchmark_state_smoke():
     assert "3 days:" in output and "a prune of one year of events" in output
 
 
+@pytest.mark.slow
 def test_hostile_http_benchmark_smoke():
     """benchmarks/hostile_http.py runs its four scenarios against a real daemon and reports /healthz under each."""
     output = run("hostile_http.py", "--seconds", "1", "--slow", "20", "--flood", "10")

@@ -198,6 +198,7 @@ def _refused_without_csrf(base: str) -> None:
     assert refused.value.code == 400 and b"CSRF" in refused.value.read()
 
 
+@pytest.mark.slow
 def test_browser_review_session(dovecot, tmp_path):
     """Sign in, search, read the original bounce, unblock with a reason, see the audit entry and the
     blocklist change; a hostile bounce shows as text and runs nothing; a POST without CSRF token is refused."""

@@ -160,6 +160,7 @@ def test_file_mode_is_applied(tmp_path):
     assert os.stat(path).st_mode & 0o777 == 0o604
 
 
+@pytest.mark.slow
 def test_reader_never_sees_a_partial_file(tmp_path):
     """A reader looping in another thread during 200 rewrites always reads one whole version."""
     path = tmp_path / "list.json"

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_wheel_installs_in_a_fresh_venv_and_runs(tmp_path):
     """`python -m build` makes an sdist and a wheel; the wheel installs and `bouncewatch --version` works."""
     pytest.importorskip("build", reason="the 'build' package is in the test extra")

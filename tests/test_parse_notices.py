@@ -285,3 +285,65 @@ def test_notices_land_in_ignored_and_count_nothing(dovecot, tmp_path) -> None:
     assert deployment.folders() == {"Bounces/Ignored": 7}
     state = deployment.state("alice@example.net")
     assert state is None or (state.soft_count == 0 and not state.blocked)
+
+
+def test_bounce_of_a_moderation_notice_stays_a_bounce() -> None:
+    """A list's "awaits moderator approval" notice that could not be delivered comes back with the
+    notice's subject behind a bounce subject: the failure statement makes it a bounce."""
+    raw = _mail(
+        "Non-Delivery: Your message to shop-talk awaits moderator approval",
+        "--- Non-Delivery Report ---\r\nThe email below could not be delivered to the following user:\r\n"
+        '"bob@example.net" <bob@example.net>\r\n\r\nOld message:\r\n\r\n'
+        "Your mail to 'shop-talk' is being held until the list moderator can review it for approval.\r\n",
+        sender="<admin@mx.example.net>",
+    )
+    parsed = parse_message(raw)
+    assert parsed.kind != "notice"
+    assert [r.address for r in parsed.records] == ["bob@example.net"]
+
+
+def test_sieve_reject_is_a_rejection_not_a_read_receipt() -> None:
+    """Sieve's `reject` (RFC 5429) answers with a disposition notification saying "deleted": the
+    message was refused, and the recipient is reported with the reason given."""
+    raw = (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\r\nTo: news@shop.example.com\r\n"
+        "Subject: Automatically rejected mail\r\nAuto-Submitted: auto-replied (rejected)\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Your message to <bob@example.net> was automatically rejected:\r\nQuota exceeded (mailbox for user is full)\r\n"
+        "--b1\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        "Reporting-UA: mx.example.net; Dovecot Mail Delivery Agent\r\nFinal-Recipient: rfc822; bob@example.net\r\n"
+        "Original-Message-ID: <offer-1@shop.example.com>\r\n"
+        "Disposition: automatic-action/MDN-sent-automatically; deleted\r\n"
+        "--b1\r\nContent-Type: message/rfc822\r\n\r\n" + ORIGINAL + "\r\n--b1--\r\n"
+    ).encode()
+    parsed = parse_message(raw)
+    assert parsed.kind != "notice"
+    assert [r.address for r in parsed.records] == ["bob@example.net"]
+    assert classify(parsed.records[0]).bounce_class.value == "soft"
+    assert parsed.records[0].reason == "mailboxfull"
+
+
+def _challenge_dsn(diagnostic: str) -> bytes:
+    return (
+        "From: noreply@screening.example.org\r\nTo: news@shop.example.com\r\nSubject: Re: Our offers\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain\r\n\r\nYour message has been waitlisted. Click below to be added to my list.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; screening.example.org\r\n"
+        "Action: failed\r\n\r\nFinal-Recipient: rfc822; alice@example.net\r\n"
+        f"Diagnostic-Code: {diagnostic}\r\nStatus: 4.7.0\r\n\r\n"
+        "--b1\r\nContent-Type: message/rfc822\r\n\r\n" + ORIGINAL + "\r\n--b1--\r\n"
+    ).encode()
+
+
+def test_challenge_in_a_delivery_status_report_is_a_notice() -> None:
+    """A challenge service that sends its request as a DSN, its own notice as the diagnostic."""
+    _assert_notice(_challenge_dsn("X-Screening-Notice; Sender not pre-approved. Follow the instructions above"),
+                   "challenge-response")
+
+
+def test_a_server_refusing_in_challenge_words_in_a_report_stays_a_bounce() -> None:
+    """The same words as an SMTP answer are a server's refusal."""
+    parsed = parse_message(_challenge_dsn("smtp; 550 Sender not pre-approved"))
+    assert parsed.kind != "notice"
+    assert [r.address for r in parsed.records] == ["alice@example.net"]

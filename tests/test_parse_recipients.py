@@ -4,8 +4,6 @@ when backed, addresses cleaned as read, a complaint naming nobody, the address s
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
-
 import pytest
 
 from bouncewatch.parse import parse_message, parse_message_with_verp
@@ -94,6 +92,26 @@ def test_json_output_shows_source_and_final_address(tmp_path) -> None:
     assert '"address": "list@example.net"' in result.output and '"final_address": "x@example.net"' in result.output
 
 
+def test_parse_command_says_why_nothing_counted(tmp_path) -> None:
+    """`bouncewatch parse` prints each recipient's source, and the note of a message that
+    counts nothing."""
+    from click.testing import CliRunner
+
+    from bouncewatch.cli import main
+
+    dsn = tmp_path / "dsn.eml"
+    dsn.write_bytes(_report("Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.1"))
+    loose = tmp_path / "loose.eml"
+    loose.write_bytes(_text_bounce("Hello,\r\n\r\nplease write to h@example.net for our catalogue.\r\n",
+                                   subject="Returned mail"))
+    result = CliRunner().invoke(main, ["parse", str(dsn), str(loose)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{dsn}: a@example.net hard userunknown 5.1.1 [dsn]"
+    assert lines[1] == f"{loose}: no recipient counted"
+    assert lines[2].startswith("  note: ") and "h@example.net" in lines[2]
+
+
 # -- never an address of our own ------------------------------------------------------------------
 
 
@@ -120,6 +138,18 @@ def test_configured_addresses_are_never_reported_even_from_a_dsn() -> None:
     assert parse_message(raw, own=own).records == ()
 
 
+def test_a_report_about_our_own_address_only_is_not_read_further() -> None:
+    """A DSN about our own mailbox only gives no record: the looser readers are not asked, and
+    an address elsewhere in its text is not taken in its place."""
+    own = OwnAddresses(addresses=frozenset({"box@shop.example"}))
+    raw = _report("Final-Recipient: rfc822; box@shop.example\r\nAction: failed\r\nStatus: 5.1.1").replace(
+        b"Your message could not be delivered.", b"Delivery to p@example.net failed: 550 5.1.1 unknown user"
+    )
+    parsed = parse_message(raw, own=own)
+    assert (parsed.kind, parsed.records) == ("dsn", ())
+    assert any("box@shop.example" in note for note in parsed.notes)
+
+
 def test_a_message_sent_to_its_own_sender_is_reported() -> None:
     """A DSN's recipient field names an envelope recipient: reported even when it is also the
     original's sender (a cron mail to oneself)."""
@@ -128,15 +158,26 @@ def test_a_message_sent_to_its_own_sender_is_reported() -> None:
     assert [r.address for r in parse_message(raw).records] == ["self@example.net"]
 
 
-def test_the_pipeline_passes_the_configured_addresses() -> None:
-    """The mailbox login (when an address) and the VERP return path and domain are ours."""
-    settings = SimpleNamespace(verp=SimpleNamespace(domain="Bounce.Shop.Example", local_part="bounces"))
-    mailbox = SimpleNamespace(username="Returns@Shop.Example")
-    own = own_addresses(settings, mailbox)  # type: ignore[arg-type]
+def test_the_pipeline_passes_the_configured_addresses(tmp_path) -> None:
+    """A cycle's parser knows the mailbox login (when an address) and the VERP return path and
+    domain from the config, and drops them."""
+    from bouncewatch.config import load
+    from bouncewatch.service.pipeline import Cycle
+
+    config = tmp_path / "bouncewatch.toml"
+    config.write_text(
+        '[verp]\ndomain = "Bounce.Shop.Example"\n\n[[mailboxes]]\nname = "b"\nhost = "imap.example.com"\n'
+        'username = "Returns@Shop.Example"\npassword = "x"\n'
+    )
+    settings = load(config)
+    own = own_addresses(settings, settings.mailboxes[0])
     assert own.addresses == {"returns@shop.example", "bounces@bounce.shop.example"}
     assert own.domains == {"bounce.shop.example"}
-    assert own_addresses(SimpleNamespace(verp=SimpleNamespace(domain="", local_part="b")),  # type: ignore[arg-type]
-                         SimpleNamespace(username="login")).addresses == frozenset()
+    parse = Cycle(settings, settings.mailboxes[0]).analyser.parse
+    raw = _report("Final-Recipient: rfc822; returns@shop.example\r\nAction: failed\r\nStatus: 5.1.1")
+    assert parse(raw).records == ()
+    raw = _report("Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.1")
+    assert [r.address for r in parse(raw).records] == ["a@example.net"]
 
 
 # -- a loose scan counts only when backed -------------------------------------------------------
@@ -200,6 +241,8 @@ def test_the_better_backed_answer_wins_when_readers_disagree() -> None:
         ('"neko..nyaan"@example.jp', '"neko..nyaan"@example.jp'),
         ("=?utf-8?B?8J+QiPCfkIg=?=@example.org", "=?utf-8?b?8j+qipcfkig=?=@example.org"),
         ("nyaan%gol.com@relay.example.com", "nyaan%gol.com@relay.example.com"),
+        ("a@b.c", "a@b.c"),  # anonymised reports shorten domains to one letter a label
+        ("x@192.0.2.1", ""),
         ("=@example.org", ""),
         ("user@localhost", ""),
         ("no address", ""),
@@ -291,3 +334,41 @@ def test_no_placeholder_address_exists() -> None:
 
     assert not hasattr(arf, "UNDISCLOSED")
     assert not re.search(r"\.invalid\b", open(arf.__file__, encoding="utf-8").read())
+
+
+def test_a_text_bounce_of_a_message_sent_to_oneself_names_its_recipient() -> None:
+    """Postfix's text notice, the original attached, of a message whose sender was also its
+    recipient: the address is the recipient, not only the sender."""
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\nTo: box@example.net\r\n"
+        'Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Description: Notification\r\nContent-Type: text/plain\r\n\r\n"
+        "This is the Postfix program at host mx.example.org.\r\n\r\n"
+        "I'm sorry to have to inform you that the message returned\r\nbelow could not be delivered to one or more destinations.\r\n\r\n"
+        "<self@example.net>: Name service error for domain example.net: Host not found\r\n"
+        "--B\r\nContent-Description: Undelivered Message\r\nContent-Type: message/rfc822\r\n\r\n"
+        "From: self@example.net\r\nTo: self@example.net\r\nSubject: note to self\r\n\r\nhi\r\n--B--\r\n"
+    ).encode()
+    assert [r.address for r in parse_message(raw).records] == ["self@example.net"]
+
+
+def test_blank_lines_between_address_and_error_still_back_it() -> None:
+    """qmail-like notices set the address apart from its error with blank lines."""
+    raw = _text_bounce(
+        "Hi. This is the deliver program at mx.example.org.\r\n\r\n\r\n\r\nbob@example.net\r\n\r\n\r\n"
+        "No such user\r\n",
+        subject="failure notice",
+    )
+    assert [r.address for r in parse_message(raw).records] == ["bob@example.net"]
+
+
+def test_a_sender_named_after_from_and_a_shortened_address_are_not_recipients() -> None:
+    """ "not accepting mail from list@..." names the sender; "david...@" is an address shortened
+    for display, not one that exists."""
+    raw = _text_bounce(
+        "Your mail to the following recipients could not be delivered because\r\n"
+        "they are not accepting mail from list@lists.example.org:\r\n\tscreenname\r\n",
+        subject="Mail Delivery Problem",
+    )
+    assert parse_message(raw).records == ()
+    assert clean("david...@example.com") == "" and clean(".david@example.com") == ""

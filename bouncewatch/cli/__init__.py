@@ -391,17 +391,20 @@ def _describe_endpoint(settings: config.Settings) -> None:
 
 def _analyse_file(path: str) -> dict[str, Any]:
     from ..parse import parse_message
-    from ..rules.classify import ClassPolicy, classify
+    from ..rules.classify import DEFAULT_POLICY, classify
 
     try:
-        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as fh:  # not Path.read_bytes: its path object costs per file
+                raw = fh.read()
     except OSError as exc:
         return {"file": path, "recipients": [], "error": exc.strerror or str(exc)}
     parsed = parse_message(raw)
-    policy = ClassPolicy()
     recipients = []
     for record in parsed.records:
-        verdict = classify(record, policy)
+        verdict = classify(record, DEFAULT_POLICY)
         recipients.append(
             {
                 "address": record.address,
@@ -438,11 +441,13 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
     # click.echo's stream, written without echo's flush per line (thousands of files: one
     # write system call each); flushed once at the end
     out = click.get_text_stream("stdout")
+    write = out.write
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(..., ensure_ascii=False), built once
     for path in files:
         result = _analyse_file(path)
         unreadable |= "error" in result
         if as_json:
-            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            write(encode(result) + "\n")
             continue
         if "error" in result:
             click.echo(f"{path}: cannot read: {result['error']}")
@@ -450,7 +455,8 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
         if result.get("notice"):
             click.echo(f"{path}: not a bounce ({result['notice']}), ignored")
         elif not result["recipients"]:
-            click.echo(f"{path}: " + (f"{result['kind']}, no recipient counted" if result["kind"] else "not a bounce"))
+            said = f"{result['kind']}, no recipient counted" if result["kind"] else "no recipient counted"
+            click.echo(f"{path}: " + (said if result["kind"] or result.get("notes") else "not a bounce"))
         for r in result["recipients"]:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
             click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes} [{r['source']}]".rstrip())

@@ -98,8 +98,14 @@ def _detect(view: MailView, own: OwnAddresses | None, notes: list[str]) -> tuple
         if not found:
             notes.append("complaint report names no recipient: nothing counted")
             return name, []
-        screened = recipients.screen(view, found[:MAX_RECIPIENTS], _SOURCES.get(name, ""), own)
+        source = _SOURCES.get(name, "")
+        screened = recipients.screen(view, found[:MAX_RECIPIENTS], source, own)
         unbacked.extend(a for a in screened.unbacked if a not in unbacked)
+        if not screened.drafts and screened.own and source != recipients.LOOSE:
+            # a report we can read that is about our own addresses only: looser readers would
+            # only find another address in it by mistake
+            notes.append("reports only on addresses of our own: " + ", ".join(screened.own[:10]))
+            return name, []
         if not screened.drafts:
             continue
         if name in _LOOSE_READERS and name != "flufl":
@@ -114,9 +120,14 @@ def _better_backed(
     view: MailView, own: OwnAddresses | None, name: str, drafts: list[Draft], notes: list[str]
 ) -> tuple[str, list[Draft]]:
     """A loose reader's answer against flufl.bounce's: where they disagree, the addresses the
-    returned original's recipients back win; else the reader's. An answer the original's
-    recipients back throughout is not asked about (flufl.bounce costs as much as the rest)."""
+    returned original's recipients back win; else the reader's, unless flufl.bounce's names
+    fewer. flufl.bounce (as costly as all the rest) is not asked where it could not win: the
+    original's recipients back the reader's answer throughout, or the reader names a single
+    address and the original's recipients name no other."""
+    mine = {d.address for d in drafts}
     if all(d.source == "scan+original" for d in drafts):
+        return name, drafts
+    if len(drafts) == 1 and recipients.original_recipients(view) <= mine:
         return name, drafts
     try:
         found = fallback.detect(view) or []
@@ -124,7 +135,6 @@ def _better_backed(
         notes.append(f"detector flufl failed: {type(exc).__name__}")
         return name, drafts
     others = recipients.screen(view, found[:MAX_RECIPIENTS], recipients.LOOSE, own).drafts
-    mine = {d.address for d in drafts}
     if not others or {d.address for d in others} == mine:
         return name, drafts
     if _strength(drafts) >= _strength(others):

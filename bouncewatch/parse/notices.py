@@ -8,8 +8,13 @@ either. Auto-replies (``autoreply``) are reported with reason ``vacation`` inste
 
 A read receipt is recognised by its structure (RFC 8098). The others by their own words: the
 subject and the notice's text before any copy of the returned original, and never in a message
-that carries a delivery-status or feedback report, X-Failed-Recipients, or an SMTP status code
-in its own text (a server's refusal that happens to use such words is a bounce).
+that carries a feedback report, X-Failed-Recipients, or an SMTP status code
+in its own text (a server's refusal that happens to use such words is a bounce), nor in one
+whose subject and own text say a message was not delivered (the bounce of a moderation notice
+or of a challenge is a bounce). A disposition notification that says the message was deleted
+or refused (a Sieve `reject`, RFC 5429) is a rejection, not a receipt. A delivery-status
+report is a notice only where its diagnostics are a challenge service's own words, not a
+server's SMTP answer.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import re
 
 from email.message import Message
 
+from .dsn import fields
+from .formats.generic import has_bounce_subject
 from .mailview import MailView
 from .reasons import fold
 from .textreport import body_section
@@ -102,13 +109,28 @@ _WORDED: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
 _SMTP_STATUS = re.compile(
     r"(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.])|(?:^|:)[ \t]*[45]\d\d[ -](?:[45]\.\d|[a-z<(#'\"])", re.M
 )
+# A statement that a message was not delivered, in the languages of the other patterns.
+_UNDELIVERED = re.compile(fold(
+    r"\b(?:could|can) ?not be delivered|\bcouldn't be delivered|\b(?:was|were|has|have) not (?:been )?delivered"
+    r"|\bundeliverable\b|\bnon-?delivery\b|\bdelivery (?:has )?failed|\bdelivery failure"
+    r"|\bfailed to deliver|\bunable to deliver|n'a pas pu (?:être|etre) (?:délivré|delivre|remis|distribué)"
+    r"|\bnon remis\b|nicht zugestellt|unzustellbar|no (?:se )?pudo (?:ser )?entregar|non è stato (?:recapitato|consegnato)"
+    r"|não (?:pôde ser|foi) entregue|niet (?:afgeleverd|bezorgd)|не (?:может быть )?доставлен"
+    r"|配信できません|届きませんでした|无法投递|無法傳遞|投递失败"
+))
+# The disposition of an MDN (RFC 8098 section 3.2.6): a receipt is "displayed" (or dispatched,
+# processed); "deleted" sent automatically is how Sieve's `reject` refuses a message.
+_DISPOSITION = re.compile(r"^disposition:[^;\n]*;\s*([a-z-]+)", re.I | re.M)
+_REFUSED_DISPOSITIONS = frozenset({"deleted", "denied", "failed", "error"})
 _MDN_TYPE = re.compile(r"report-type\s*=\s*\"?disposition-notification", re.I)
 
 
 def notice_of(view: MailView) -> str:
     """What kind of non-bounce notice the message is ("read receipt", "challenge-response",
     "held for moderation", "quarantine digest"), or ``""`` when it is none of them."""
-    if view.reports or view.feedback or view.header("X-Failed-Recipients"):
+    if view.reports:
+        return _report_notice(view)
+    if view.feedback or view.header("X-Failed-Recipients"):
         return ""
     if _is_read_receipt(view):
         return "read receipt"
@@ -121,22 +143,57 @@ def notice_of(view: MailView) -> str:
     if _SMTP_STATUS.search(text):
         return ""
     words = subject + "\n" + text
+    if has_bounce_subject(view) and _UNDELIVERED.search(words):
+        return ""
     for kind, pattern in kinds:
         if pattern.search(words):
             return kind
     return ""
 
 
+def _report_notice(view: MailView) -> str:
+    """The kind of notice a delivery-status report carries in place of a refusal, or ``""``.
+
+    Challenge-response services send their request as a DSN whose Diagnostic-Code is their own
+    notice ("X-Boxbe-Notice; Sender not pre-approved"): no server refused anything. A diagnostic
+    of type smtp, or one quoting an SMTP status, is a server's refusal and so a bounce."""
+    diagnostics = [value for text in view.reports for name, value in fields(text) if name == "diagnostic-code"]
+    if not diagnostics:
+        return ""
+    kinds = set()
+    for value in diagnostics:
+        diagnostic_type, _, text = value.partition(";")
+        text = fold(text)
+        if diagnostic_type.strip().lower() == "smtp" or _SMTP_STATUS.search(text):
+            return ""
+        kind = next((kind for kind, _, pattern in _WORDED if pattern.search(text)), "")
+        if not kind:
+            return ""
+        kinds.add(kind)
+    return kinds.pop() if len(kinds) == 1 else ""
+
+
 def _is_read_receipt(view: MailView) -> bool:
     """An RFC 8098 disposition notification, or a receipt in words (Notes, older Outlook)."""
-    if view.content_type == "multipart/report":
-        if _MDN_TYPE.search(view.header("Content-Type")):
-            return True
+    mdn_type = view.content_type == "multipart/report" and bool(_MDN_TYPE.search(view.header("Content-Type")))
     if view.content_type.startswith("multipart/"):
         payload = view.msg.get_payload()
         if isinstance(payload, list):
             for part in payload[:_MAX_PARTS]:
                 if isinstance(part, Message) and part.get_content_type() == "message/disposition-notification":
-                    return True
+                    return not _refused(part)
+    if mdn_type:
+        return True
     subject = fold(view.subject)
     return bool(_RECEIPT_SUBJECT.search(subject)) and bool(_RECEIPT_TEXT.search(fold(view.body[:_READ])))
+
+
+def _refused(part: Message) -> bool:
+    """True when a disposition notification says the message was deleted or refused."""
+    payload = part.get_payload()
+    if isinstance(payload, list):  # message/* parts parse their body as a message
+        text = "\n".join(str(item) for item in payload[:_MAX_PARTS])
+    else:
+        text = str(payload)
+    found = _DISPOSITION.search(text)
+    return bool(found) and found.group(1).lower() in _REFUSED_DISPOSITIONS

@@ -5,9 +5,11 @@ Every detector says where it read each address (``Draft.source``). This module t
 - cleans each address the way it was written around (quotes, brackets, ``mailto:``, trailing
   punctuation) and drops what is not an address at all;
 - drops our own addresses: the bounce's own recipient (To, Delivered-To, X-Original-To, ...)
-  and List-* addresses (a bounce that came through a list), the configured ones (``OwnAddresses``: the mailbox, the return path, the VERP domain), the
-  returned original's From, Sender, Reply-To, Return-Path, Errors-To and List-* addresses, and
-  postmaster / mailer-daemon unless the original was sent to that very mailbox;
+  and List-* addresses (a bounce that came through a list), the configured ones
+  (``OwnAddresses``: the mailbox, the return path, the VERP domain), the returned original's
+  From, Sender, Reply-To, Return-Path, Errors-To and List-* addresses, and postmaster /
+  mailer-daemon; any but the configured ones still counts where the original was demonstrably
+  sent to it (``original_recipients``, or a DSN / X-Failed-Recipients field naming it);
 - keeps an address found only by a loose scan (``scan``) when something backs it up: it is a
   recipient in the returned original's headers (or X-Failed-Recipients), or it stands next to a
   failure statement (not on a line offering it as a contact: "contact helpdesk@... if this
@@ -27,8 +29,6 @@ from .textreport import body_section
 
 LOOSE = "scan"
 _ENVELOPE = frozenset({"dsn", "x-failed-recipients"})
-# Sources read from a field or a fixed layout meant to name the recipient: no backing needed.
-FIRM = frozenset({"dsn", "report", "x-failed-recipients", "verp", "statement", "original", "sender"})
 
 _OWN_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
 _ORIGINAL_SENDER_HEADERS = ("From", "Sender", "Reply-To", "Return-Path", "Errors-To")
@@ -42,7 +42,9 @@ _RCPT = re.compile(r"\bRCPT[ \t]+TO:[ \t]*<([^<>@\s]+@[^<>@\s]+)>", re.I)
 _INLINE_RECIPIENT = re.compile(r"^[ \t>]*(?:to|cc|bcc):[ \t]*(.*)$", re.I | re.M)
 
 _LOCAL = re.compile(r"\A(?:\"[^\"\\\r\n]{1,64}\"|[\w!#$%&'*+/=?^`{|}~.-]{1,64})\Z")
-_DOMAIN = re.compile(r"\A(?:[\w-]{1,63}\.)+[\w-]{2,63}\Z|\A\[[0-9a-f.:]{3,45}\]\Z", re.I)
+# a dotted name whose last label has a letter (anonymised reports use one-letter ones: a@b.c),
+# or an address literal
+_DOMAIN = re.compile(r"\A(?:[\w-]{1,63}\.)+(?=[\w-]*[^\W\d_])[\w-]{1,63}\Z|\A\[[0-9a-f.:]{3,45}\]\Z", re.I)
 _OPENERS = "<([{'\"` \t"
 _CLOSERS = ">)]}'\"`,;:.!?* \t"
 
@@ -50,14 +52,15 @@ _CLOSERS = ">)]}'\"`,;:.!?* \t"
 # generic ones every language's bounce uses.
 _FAILURE = re.compile(
     r"(?<![\w.])[45]\.\d{1,3}\.\d{1,3}(?![\w.])|(?<![\w.])[45]\d\d(?:[ -]|$)"
-    r"|fail|undeliver|not (?:be )?delivered|could not|couldn't|cannot|can't|unable|rejected|refused|denied"
+    r"|fail|undeliver|not (?:be |been )?delivered|(?:not|no longer) valid|could not|couldn't|cannot|can't|unable|rejected|refused|denied"
     r"|unknown|invalid|does not exist|doesn't exist|no such|not found|not listed|bounced|permanent|error"
     r"|did not (?:reach|receive)|not reached|nicht zugestellt|unzustellbar|fehlgeschlagen|échec|echec"
     r"|impossible|non recapitabile|no se pudo|失敗|エラー|できません|届きません|错误|失败|無法|无法",
     re.I,
 )
 # Lines above an address (a statement introducing a list: "The following recipients failed:",
-# a blank line, the list) and below it (the error that follows it) that may state its failure.
+# the list) and below it (the error that follows it) that may state its failure; blank lines
+# are not counted.
 _ABOVE, _BELOW = 3, 2
 _CONTACT = re.compile(
     r"\b(?:contact|write to|send (?:an? )?(?:e-?mail|message) to|questions?|for (?:help|assistance)"
@@ -84,6 +87,8 @@ def clean(text: str) -> str:
         return ""
     if not any(ch.isalnum() for ch in local):
         return ""
+    if not local.startswith('"') and (".." in local or local[0] == "." or local[-1] == "."):
+        return ""  # not a dot-atom (RFC 5322): an address shortened for display, "david...@"
     return f"{local}@{domain}".lower()
 
 
@@ -96,22 +101,19 @@ class Screened:
     unbacked: list[str]
 
 
-def own_addresses(view: MailView) -> set[str]:
-    """The addresses of our side this message names (worked out once per message); the
-    configured ones come on top (``is_own``)."""
-    cached = view.cache.get("own")
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    own: set[str] = set()
-    for name in _OWN_HEADERS + _LIST_HEADERS:  # List-*: a bounce that came through a list
-        own.update(addresses_in(view.header(name)))
-    for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS:
-        own.update(addresses_in(view.original_header(name)))
-    if not view.originals:
-        for match in _INLINE_SENDER.finditer(_quoted_original(view)):
-            own.update(addresses_in(match.group(1)))
-    view.cache["own"] = own
-    return own
+def named_as_ours(view: MailView, address: str) -> bool:
+    """True when a header of our side names ``address``: the bounce's recipient and List-*
+    headers (a bounce that came through a list), the returned original's sender and List-*
+    headers (attached, or quoted inline). A substring test first: most addresses are in none."""
+    ours = view.cache.get("ours")
+    if ours is None:
+        values = [view.header(name) for name in _OWN_HEADERS + _LIST_HEADERS]
+        if view.originals:
+            values += [view.original_header(name) for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS]
+        else:
+            values += [m.group(1) for m in _INLINE_SENDER.finditer(_quoted_original(view))]
+        ours = view.cache["ours"] = "\n".join(v for v in values if v).lower()
+    return address in ours and address in addresses_in(ours)  # type: ignore[operator, arg-type]
 
 
 def original_recipients(view: MailView) -> set[str]:
@@ -139,8 +141,10 @@ def original_recipients(view: MailView) -> set[str]:
 
 def _quoted_original(view: MailView) -> str:
     """The text after the error section: where an inline copy of the original stands."""
-    body = view.body
-    return body[len(body_section(view)) :][:65536]
+    found = view.cache.get("quoted")
+    if found is None:
+        found = view.cache["quoted"] = view.body[len(body_section(view)) :][:65536]
+    return found  # type: ignore[return-value]
 
 
 def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelope: bool = False) -> bool:
@@ -155,7 +159,7 @@ def is_own(view: MailView, address: str, configured: OwnAddresses | None, envelo
         address in configured.addresses or domain in configured.domains
     ):
         return True
-    if local not in _SYSTEM_LOCALS and address not in own_addresses(view):
+    if local not in _SYSTEM_LOCALS and not named_as_ours(view, address):
         return False
     return not envelope and address not in original_recipients(view)
 
@@ -165,7 +169,8 @@ def near_failure(view: MailView, address: str) -> bool:
     a list of addresses; a few below: the error that follows one) state a failure. A line that
     offers the address to write to ("contact helpdesk@... if this error persists") does not
     name a failed recipient."""
-    lines = body_section(view).split("\n")
+    # blank lines do not count: many bounces set the address apart from its error with them
+    lines = [line for line in body_section(view).split("\n") if line.strip()]
     for i, line in enumerate(lines):
         if address not in line.lower() or _CONTACT.search(line):
             continue

@@ -94,7 +94,8 @@ def body_section(view: MailView) -> str:
 
 
 def sender_addresses(view: MailView) -> set[str]:
-    """Addresses that are the sender's side, never a failed recipient (worked out once per message)."""
+    """Addresses that are the sender's side, never a failed recipient (worked out once per
+    message), except those the returned original was sent to."""
     cached = view.cache.get("senders")
     if cached is not None:
         return cached  # type: ignore[return-value]
@@ -105,8 +106,18 @@ def sender_addresses(view: MailView) -> set[str]:
         senders.update(addresses_in(view.original_header(name)))
     if view.from_addr:
         senders.add(view.from_addr)
+    # a message its sender sent to themselves: the address it was sent to is a recipient
+    for name in ("To", "Cc"):
+        senders.difference_update(addresses_in(view.original_header(name)))
     view.cache["senders"] = senders
     return senders
+
+
+def _only_as_sender(text: str, address: str) -> bool:
+    """True when every mention of ``address`` in ``text`` follows "from" ("not accepting mail
+    from list@example.org"): the sender's address, not a recipient's."""
+    mentions = text.count(address)
+    return mentions > 0 and len(re.findall(r"\bfrom:?[ \t]*<?" + re.escape(address), text)) == mentions
 
 
 def _without(line: str, address: str) -> str:
@@ -222,8 +233,9 @@ def read(
                     order.append(addr)
                     diags[addr] = []
         if not order and allow_any:
+            lowered_section = section.lower()
             for addr in addresses_in(section):
-                if candidate(addr) and addr not in diags:
+                if candidate(addr) and addr not in diags and not _only_as_sender(lowered_section, addr):
                     order.append(addr)
                     diags[addr] = []
     wanted = set(order)

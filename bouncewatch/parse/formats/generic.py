@@ -28,11 +28,16 @@ _DAEMON = re.compile(
 )
 
 
+def has_bounce_subject(view: MailView) -> bool:
+    """True when the subject is a typical bounce subject ("Undeliverable: ...", "non remis")."""
+    return bool(_SUBJECT.search(view.subject))
+
+
 def looks_like_bounce(view: MailView) -> bool:
     """True when sender, subject or content type say this is a delivery failure report."""
     if view.content_type == "multipart/report" or view.header("X-Failed-Recipients"):
         return True
-    if _SUBJECT.search(view.subject):
+    if has_bounce_subject(view):
         return True
     sender = view.from_addr or view.header("From").lower()
     return bool(sender and _DAEMON.search(sender))

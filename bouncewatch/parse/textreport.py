@@ -66,13 +66,40 @@ class TextBounce:
     located: set[str] = field(default_factory=set)  # recipients whose own error text was found
 
 
+# Words one of which (lowercased) every line _CUT matches contains.
+_CUT_WORDS = (
+    "original message", "below this line is a copy", "copy of", "returned m", "unsent message below",
+    "message text follow", "message header", "content-type:", "start of ", "forwarded message",
+    "your message reads", "included is a copy", "headers of your message", "------ original",
+)
+
+
+def _cut_at(text: str) -> int | None:
+    """Where ``_CUT.search(text)`` matches, or None. Searching a long text for it tries the
+    pattern at every character; in ASCII text (case folds no other way) only the lines holding
+    one of its words are tried, the earliest first."""
+    if not text.isascii():
+        match = _CUT.search(text)
+        return match.start() if match else None
+    lowered = text.lower()
+    starts: set[int] = set()
+    for word in _CUT_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            starts.add(lowered.rfind("\n", 0, at) + 1)
+            at = lowered.find(word, at + 1)
+    for start in sorted(starts):
+        if _CUT.match(text, start):
+            return start
+    return None
+
+
 def error_section(text: str) -> str:
     """The text before the copy of the original message (at most 64 KiB looked at)."""
     text = text[:65536]
-    cut = len(text)
-    match = _CUT.search(text)
-    if match:
-        cut = match.start()
+    cut = _cut_at(text)
+    if cut is None:
+        cut = len(text)
     if not _STRONG_HEADER_LINE.search(text, 0, cut):
         return text[:cut]  # no line the loop below could stop at
     lines = text[:cut].split("\n")

@@ -81,7 +81,30 @@ def test_error_section_cuts_where_the_pattern_does(texts: list[str]) -> None:
     for text in texts:
         head = text[:65536]
         match = textreport._CUT.search(head)
-        assert textreport._cut_at(head) == (match.start() if match else None), head[:200]
+        assert textreport._cut_at(head, head.lower() if head.isascii() else "") == (match.start() if match else None), head[:200]
+
+
+def _error_section_by_patterns(text: str) -> str:
+    """error_section as it reads without the word tests."""
+    text = text[:65536]
+    match = textreport._CUT.search(text)
+    cut = match.start() if match else len(text)
+    if not textreport._STRONG_HEADER_LINE.search(text, 0, cut):
+        return text[:cut]
+    offset = 0
+    lines = text[:cut].split("\n")
+    for i, line in enumerate(lines[:-1]):
+        nxt = lines[i + 1]
+        if textreport._STRONG_HEADER.match(line) and (textreport._HEADERISH.match(nxt) or nxt[:1] in (" ", "\t")):
+            return text[:offset]
+        offset += len(line) + 1
+    return text[:cut]
+
+
+def test_error_section_answers_as_the_patterns_do(texts: list[str]) -> None:
+    extra = ["error\nRECEIVED: from x\nDate: now\n", "error\nMessage-Id: <a@b>\n\tfolded\n", "x\nReturn-path: <>\nFrom: a\n"]
+    for text in texts + extra:
+        assert textreport.error_section(text) == _error_section_by_patterns(text), text[:200]
 
 
 def test_find_command_answers_as_the_patterns_do(texts: list[str]) -> None:

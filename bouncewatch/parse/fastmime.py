@@ -230,27 +230,20 @@ class _Parser:
         content_type = None
         last = None  # the first line of the field being read ...
         more: list[str] | None = None  # ... and its continuation lines
-        lineno = 0
+        start = i
         pending_from = None  # a "From " line past the first: misplaced, unless it is the last
         blank_consumed = False
+        is_header_line = _is_header_line
         while i < n:
             line = lines[i]
             first = line[:1]
-            if eof and first in _EOF_FIRST and any(ateof(line) for ateof in eof):
-                break
-            if not _is_header_line(line):
-                if first == "\r" or first == "\n":
-                    blank_consumed = True
-                    i += 1
-                else:  # noted by the feed parser before any defect of the header lines
-                    defects.insert(0, errors.MissingHeaderBodySeparatorDefect())
-                break
-            i += 1
-            lineno += 1
-            if pending_from is not None:
-                defects.append(errors.MisplacedEnvelopeHeaderDefect(pending_from))
-                pending_from = None
             if first == " " or first == "\t":
+                # a continuation line, as headerRE's "[\t ]" would say: neither the end of a
+                # part (those start with "-", CR or LF) nor a line the pattern need be asked about
+                i += 1
+                if pending_from is not None:
+                    defects.append(errors.MisplacedEnvelopeHeaderDefect(pending_from))
+                    pending_from = None
                 if last is None:
                     defects.append(errors.FirstHeaderLineIsContinuationDefect(line))
                 elif more is None:
@@ -258,6 +251,19 @@ class _Parser:
                 else:
                     more.append(line)
                 continue
+            if eof and first in _EOF_FIRST and any(ateof(line) for ateof in eof):
+                break
+            if not is_header_line(line):
+                if first == "\r" or first == "\n":
+                    blank_consumed = True
+                    i += 1
+                else:  # noted by the feed parser before any defect of the header lines
+                    defects.insert(0, errors.MissingHeaderBodySeparatorDefect())
+                break
+            i += 1
+            if pending_from is not None:
+                defects.append(errors.MisplacedEnvelopeHeaderDefect(pending_from))
+                pending_from = None
             if last is not None:
                 # compat32.header_source_parse
                 name, _, value = last.partition(":")
@@ -271,7 +277,7 @@ class _Parser:
                     content_type = value
                 last = None
             if first == "F" and line.startswith("From "):
-                if lineno == 1:
+                if i == start + 1:  # the block's first line
                     msg.set_unixfrom(_strip_eol(line))
                 else:
                     pending_from = line

@@ -65,6 +65,8 @@ def _eight_bit(value: str) -> str:
 
 def addresses_in(text: str) -> list[str]:
     """Every address-looking string in ``text``, in order, lowercased, without duplicates."""
+    if "@" not in text:  # no address without one: the pattern need not scan the text
+        return []
     seen: dict[str, None] = {}
     for match in _ADDR.finditer(text):
         seen.setdefault(match.group(0).strip(".").lower(), None)
@@ -73,7 +75,9 @@ def addresses_in(text: str) -> list[str]:
 
 def first_address(text: str) -> str:
     """The first address in ``text``, lowercased, or ``""``."""
-    match = _ADDR.search(text or "")
+    if not text or "@" not in text:
+        return ""
+    match = _ADDR.search(text)
     return match.group(0).strip(".").lower() if match else ""
 
 

@@ -35,6 +35,7 @@ _HEADERISH = re.compile(
 )
 _STRONG_HEADER = re.compile(r"^(?:Return-Path|Received|Message-I[Dd]|DKIM-Signature|MIME-Version):", re.I)
 _STRONG_HEADER_LINE = re.compile(_STRONG_HEADER.pattern, re.I | re.M)
+_STRONG_HEADER_WORDS = ("return-path:", "received:", "message-id:", "dkim-signature:", "mime-version:")  # one in each match
 _LINE_ADDRESS = re.compile(
     # after a list number or an SMTP reply code (sendmail's "554 <a@b>... Host unknown"),
     # the whole address (never a shorter domain before a dot), then punctuation, the end of the
@@ -66,13 +67,42 @@ class TextBounce:
     located: set[str] = field(default_factory=set)  # recipients whose own error text was found
 
 
+# Words one of which (lowercased) every line _CUT matches contains.
+_CUT_WORDS = (
+    "original message", "below this line is a copy", "copy of", "returned m", "unsent message below",
+    "message text follow", "message header", "content-type:", "start of ", "forwarded message",
+    "your message reads", "included is a copy", "headers of your message", "------ original",
+)
+
+
+def _cut_at(text: str, lowered: str) -> int | None:
+    """Where ``_CUT.search(text)`` matches, or None. Searching a long text for it tries the
+    pattern at every character; in ASCII text (``lowered``: case folds no other way) only the
+    lines holding one of its words are tried, the earliest first."""
+    if not lowered:
+        match = _CUT.search(text)
+        return match.start() if match else None
+    starts: set[int] = set()
+    for word in _CUT_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            starts.add(lowered.rfind("\n", 0, at) + 1)
+            at = lowered.find(word, at + 1)
+    for start in sorted(starts):
+        if _CUT.match(text, start):
+            return start
+    return None
+
+
 def error_section(text: str) -> str:
     """The text before the copy of the original message (at most 64 KiB looked at)."""
     text = text[:65536]
-    cut = len(text)
-    match = _CUT.search(text)
-    if match:
-        cut = match.start()
+    lowered = text.lower() if text.isascii() else ""  # "" where lowercasing is not all case folding does
+    cut = _cut_at(text, lowered)
+    if cut is None:
+        cut = len(text)
+    if lowered and not any(lowered.find(word, 0, cut) >= 0 for word in _STRONG_HEADER_WORDS):
+        return text[:cut]  # the same answer as below, without the case-insensitive search
     if not _STRONG_HEADER_LINE.search(text, 0, cut):
         return text[:cut]  # no line the loop below could stop at
     lines = text[:cut].split("\n")

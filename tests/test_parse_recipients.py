@@ -372,3 +372,19 @@ def test_a_sender_named_after_from_and_a_shortened_address_are_not_recipients() 
     )
     assert parse_message(raw).records == ()
     assert clean("david...@example.com") == "" and clean(".david@example.com") == ""
+
+
+def test_flufl_bounce_temporary_finds_stay_temporary() -> None:
+    """flufl.bounce answers (temporary, permanent): a warning it recognises is a delay, never a
+    failure."""
+    from bouncewatch.parse import fallback
+    from bouncewatch.parse.fastmime import parse_bytes_typed
+    from bouncewatch.parse.mailview import build_view
+
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: news@shop.example\r\nSubject: Delivery delayed\r\n\r\n"
+        "Your message with Subject: Our offers\r\n\r\n  bob@example.net\r\n\r\n"
+        "could not be delivered yet. Delivery attempts will continue to be made for 4 days.\r\n"
+    ).encode()
+    drafts = fallback.detect(build_view(*parse_bytes_typed(raw)))
+    assert [(d.address, d.action) for d in drafts or []] == [("bob@example.net", "delayed")]

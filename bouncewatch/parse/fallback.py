@@ -43,7 +43,7 @@ def _scan(msg: Message) -> tuple[set, set]:
     except ImportError:  # pragma: no cover - flufl.bounce is a dependency
         return set(), set()
     try:
-        permanent, temporary = all_failures(msg)
+        temporary, permanent = all_failures(msg)  # flufl.bounce's order: temporary first
     except (AttributeError, TypeError, ValueError, LookupError, UnicodeError, IndexError):
         return set(), set()
     return set(permanent), set(temporary)

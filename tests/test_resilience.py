@@ -26,7 +26,7 @@ from .daemonkit import (
 from .spine import USER
 
 KILLS = 20
-MESSAGES = 3000
+MESSAGES = 2000
 
 
 def _archive_counts(dovecot: ThrowawayDovecot) -> dict[str, int]:

@@ -460,7 +460,8 @@ def parse(as_json: bool, files: Sequence[str]) -> None:
         for r in result["recipients"]:
             codes = " ".join(c for c in (r["status"], r["reply_code"]) if c)
             click.echo(f"{path}: {r['address']} {r['class']} {r['reason'] or '-'} {codes} [{r['source']}]".rstrip())
-        for note in result.get("notes", ()) if not result["recipients"] and not result.get("notice") else ():
-            click.echo(f"  note: {note}")
+        if not result["recipients"] and not result.get("notice"):
+            for note in result.get("notes", ()):
+                click.echo(f"  note: {note}")
     out.flush()
     sys.exit(EXIT_RUNTIME if unreadable else 0)

@@ -22,7 +22,9 @@ MAX_DEPTH = 12
 MAX_PARTS = 200
 MAX_TEXT = 256 * 1024
 
-_ADDR = re.compile(r"(?<![\w.+/=&%-])[\w.+'=%-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+# An address-looking string in running text (readers build their line patterns from it).
+ADDRESS_PATTERN = r"(?<![\w.+/=&%-])[\w.+'=%-]+@[\w-]+(?:\.[\w-]+)+"
+_ADDR = re.compile(ADDRESS_PATTERN, re.ASCII)
 _REPORT_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _ORIGINAL_TYPES = frozenset(
     {"message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers",

@@ -120,7 +120,6 @@ _UNDELIVERED = re.compile(fold(
 ))
 # The disposition of an MDN (RFC 8098 section 3.2.6): a receipt is "displayed" (or dispatched,
 # processed); "deleted" sent automatically is how Sieve's `reject` refuses a message.
-_DISPOSITION = re.compile(r"^disposition:[^;\n]*;\s*([a-z-]+)", re.I | re.M)
 _REFUSED_DISPOSITIONS = frozenset({"deleted", "denied", "failed", "error"})
 _MDN_TYPE = re.compile(r"report-type\s*=\s*\"?disposition-notification", re.I)
 
@@ -195,5 +194,5 @@ def _refused(part: Message) -> bool:
         text = "\n".join(str(item) for item in payload[:_MAX_PARTS])
     else:
         text = str(payload)
-    found = _DISPOSITION.search(text)
-    return bool(found) and found.group(1).lower() in _REFUSED_DISPOSITIONS
+    disposition_type = dict(fields(text)).get("disposition", "").partition(";")[2]
+    return disposition_type.split("/")[0].strip().lower() in _REFUSED_DISPOSITIONS

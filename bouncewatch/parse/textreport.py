@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .finalize import Draft
-from .mailview import MailView, addresses_in
+from .mailview import ADDRESS_PATTERN, MailView, addresses_in
 from .reasons import has_wording
 
-_ADDR = r"(?<![\w.+/=&%-])[\w.+'=%-]+@[\w-]+(?:\.[\w-]+)+"
 _CUT = re.compile(
     r"^[ \t>]*(?:[-=_*#]{2,}[ \t]*)?(?:"
     r"original message|below this line is a copy|this is a copy of|original message follows"
@@ -40,13 +39,13 @@ _LINE_ADDRESS = re.compile(
     # after a list number or an SMTP reply code (sendmail's "554 <a@b>... Host unknown"),
     # the whole address (never a shorter domain before a dot), then punctuation, the end of the
     # line or more words; "<" for Office 365's "a@b<mailto:a@b>" (an HTML link made text)
-    rf"^[ \t>*-]*(?:\d+[.)][ \t]*|[45]\d\d[ \t]+)?[\"']?<?(?:mailto:)?({_ADDR})(?![\w-]|\.[\w-])>?[\"']?[ \t]*(?:[:.,;(\[<-]|\.\.\.|$|[ \t]+\S)",
+    rf"^[ \t>*-]*(?:\d+[.)][ \t]*|[45]\d\d[ \t]+)?[\"']?<?(?:mailto:)?({ADDRESS_PATTERN})(?![\w-]|\.[\w-])>?[\"']?[ \t]*(?:[:.,;(\[<-]|\.\.\.|$|[ \t]+\S)",
     re.ASCII,
 )
 _LABELLED = re.compile(
     rf"(?:\b(?:final-|original-)?recipient(?:'s)?(?:[ \t]+address)?|\brcpt[ \t]+to|^[ \t]*to|\baddress(?:ee)?"
     rf"|\bdestinat(?:ario|aire)|\bempf(?:ä|ae)nger|\bfailed[ \t]+recipient|\bunknown user|\buser)"
-    rf"[ \t]*[:=]?[ \t]*\(?<?(?:mailto:)?({_ADDR})>?",
+    rf"[ \t]*[:=]?[ \t]*\(?<?(?:mailto:)?({ADDRESS_PATTERN})>?",
     re.I | re.M | re.ASCII,
 )
 _NOT_RECIPIENT_LOCAL = frozenset({"mailer-daemon", "mailer_daemon", "maildaemon"})

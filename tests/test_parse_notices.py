@@ -347,3 +347,11 @@ def test_a_server_refusing_in_challenge_words_in_a_report_stays_a_bounce() -> No
     parsed = parse_message(_challenge_dsn("smtp; 550 Sender not pre-approved"))
     assert parsed.kind != "notice"
     assert [r.address for r in parsed.records] == ["alice@example.net"]
+
+
+def test_a_server_answering_with_the_challenge_itself_is_a_notice() -> None:
+    """An SMTP answer that asks the sender to confirm (a whitelisting server's challenge) says
+    the address is there and waits for the sender: nothing counts."""
+    _assert_notice(_challenge_dsn(
+        "smtp; 550 Your server requires confirmation. Visit\r\n    http://mx.example.net/Whitelist.aspx?IP=192.0.2.7 to\r\n"
+        "    confirm this mail server."), "challenge-response")

@@ -388,3 +388,52 @@ def test_flufl_bounce_temporary_finds_stay_temporary() -> None:
     ).encode()
     drafts = fallback.detect(build_view(*parse_bytes_typed(raw)))
     assert [(d.address, d.action) for d in drafts or []] == [("bob@example.net", "delayed")]
+
+
+def test_an_alias_expanded_by_sendmail_is_reported_as_the_address_sent_to() -> None:
+    """Sendmail's "(expanded from: <alias>)" under the failed address: the alias is the address
+    on the sender's list; the address it was expanded to is kept as the final one."""
+    raw = _text_bounce(
+        "The original message was received at Sat, 14 Oct 2000 06:14:45 +0200\r\n\r\n"
+        "   ----- The following addresses had permanent fatal errors -----\r\n"
+        "bob@mail.example.net\r\n    (reason: 550 5.1.1 <bob@mail.example.net>... User unknown)\r\n"
+        "    (expanded from: <robert@example.net>)\r\n\r\n"
+        "   ----- Transcript of session follows -----\r\n550 5.1.1 <bob@mail.example.net>... User unknown\r\n",
+        subject="Returned mail: see transcript for details",
+    )
+    [record] = parse_message(raw).records
+    assert (record.address, record.final_address) == ("robert@example.net", "bob@mail.example.net")
+    assert record.reason == "userunknown"
+
+
+def test_an_address_given_as_an_example_in_help_text_is_not_backed() -> None:
+    """Help text that names an address as an example ("e.g., if a@b fails, try c@d") does not
+    say that address failed."""
+    raw = _text_bounce(
+        " --------Message not delivered to the following:\r\n\r\n userx    No matches to nameserver query\r\n\r\n"
+        " --------Error Detail:\r\n\r\n The usual causes are typographical errors. Try sending to the most\r\n"
+        " explicit form of the name, e.g., if\r\n mike.fox@example.edu fails, try michael.j.fox@example.edu.\r\n",
+        subject="Returned mail - nameserver error report",
+    )
+    assert not parse_message(raw).records
+    # the same address stated as failed, with no example around it, is backed
+    stated = _text_bounce("Delivery failed for the following address:\r\n\r\n mike.fox@example.edu\r\n",
+                          subject="Returned mail - nameserver error report")
+    assert [r.address for r in parse_message(stated).records] == ["mike.fox@example.edu"]
+
+
+def _with_envelope_header(raw: bytes, header: str) -> bytes:
+    return header.encode() + b"\r\n" + raw
+
+
+def test_an_x_original_to_the_delivery_trail_does_not_confirm_is_not_ours() -> None:
+    """A mailer that writes the failed recipient into X-Original-To of its bounce (DragonFly
+    Mail Agent does) does not make that address ours; one the trail confirms is."""
+    error = ("There was an error delivering your mail to <gone@example.org>.\r\n\r\n"
+             "mx.example.org [192.0.2.25] did not like our RCPT TO:\r\n"
+             "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown\r\n")
+    copied = _with_envelope_header(_text_bounce(error, subject="Mail delivery failed"), "X-Original-To: <gone@example.org>")
+    assert [(r.address, r.reason) for r in parse_message(copied).records] == [("gone@example.org", "userunknown")]
+    trail = "Received: from mx.example.org by mail.shop.example with ESMTP id 1\r\n\tfor <gone@example.org>; Wed, 12 Jun 2024 08:46:42 +0900"
+    delivered = _with_envelope_header(copied, trail)
+    assert not parse_message(delivered).records

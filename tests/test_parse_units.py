@@ -51,6 +51,9 @@ def test_reason_table_status_and_text() -> None:
     assert reason_for(Evidence(status="5.0.0", diagnostic="mailbox is full")) == "mailboxfull"
     assert reason_for(Evidence(status="5.7.26", diagnostic="dmarc")) == "authfailure"
     assert reason_for(Evidence(status="2.0.0")) == "delivered"
+    # a diagnostic of punctuation alone (a bullet left when the address was taken out) is none
+    assert reason_for(Evidence(status="", diagnostic="*")) == "undefined"
+    assert reason_for(Evidence(status="", diagnostic="* delivery went wrong somehow")) == "onhold"
     assert match_text("User over quota") == "mailboxfull"
 
 

@@ -14,7 +14,9 @@ whose subject and own text say a message was not delivered (the bounce of a mode
 or of a challenge is a bounce). A disposition notification that says the message was deleted
 or refused (a Sieve `reject`, RFC 5429) is a rejection, not a receipt. A delivery-status
 report is a notice only where its diagnostics are a challenge service's own words, not a
-server's SMTP answer.
+server's SMTP answer, unless that answer is itself a challenge asking the sender to confirm
+("550 Your server requires confirmation. Visit ... to confirm this mail server."): the address
+is live.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ _RECEIPT_TEXT = re.compile(fold(
 _CHALLENGE = re.compile(fold(
     r"\bnot (?:been )?pre-?approved\b|\bpre-?approved senders?\b|\bapproved senders? list\b"
     r"|\blist of approved senders\b"
-    r"|\bchallenge[ /-]response\b|\brequires? (?:your )?verification\b"
+    r"|\bchallenge[ /-]response\b|\brequires? (?:your )?(?:verification|confirmation)\b"
+    r"|\bto confirm (?:this|your) (?:mail )?(?:server|address|message)\b"
     r"|\bplease confirm your message\b"
     r"|\b(?:confirm|verify|prove|show)(?: that)? you(?:'re| are) (?:a )?"
     r"(?:human|real person|person|not a (?:spam ?)?robot|not a spammer)\b"
@@ -104,6 +107,10 @@ _WORDED: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     ("quarantine digest", ("quarant", "cuarentena", "quarentena", "карантин", "隔離", "隔离", "spam", "digest", "junk"),
      _QUARANTINE),
 )
+
+# A challenge that tells the sender what to do to get through (a refusal in challenge words
+# that asks for nothing, "550 Sender not pre-approved", is a whitelist-only mailbox's bounce).
+_ASKS_TO_CONFIRM = re.compile(r"\b(?:visit|click|confirm|verify|follow the (?:link|instructions))\b|https?://")
 
 # A server's refusal in the notice's own text: it is a bounce, whatever else it says.
 _SMTP_STATUS = re.compile(
@@ -164,7 +171,12 @@ def _report_notice(view: MailView) -> str:
         diagnostic_type, _, text = value.partition(";")
         text = fold(text)
         if diagnostic_type.strip().lower() == "smtp" or _SMTP_STATUS.search(text):
-            return ""
+            # a server's refusal, unless it is the challenge itself: "550 Your server requires
+            # confirmation. Visit ... to confirm this mail server." (the address is live)
+            if not (_CHALLENGE.search(text) and _ASKS_TO_CONFIRM.search(text)):
+                return ""
+            kinds.add("challenge-response")
+            continue
         kind = next((kind for kind, _, pattern in _WORDED if pattern.search(text)), "")
         if not kind:
             return ""

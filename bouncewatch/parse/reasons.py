@@ -489,7 +489,9 @@ def reason_for(ev: Evidence) -> str:
         return reason
     if matches("vacation", text):
         return "vacation"
-    return "onhold" if text else "undefined"
+    # a diagnostic of punctuation alone (a list's bullet left when the address was taken out)
+    # says nothing: no diagnostic at all
+    return "onhold" if any(c.isalnum() for c in text) else "undefined"
 
 
 def family_reason(family: str, diagnostic: str, category: str = "") -> str:

@@ -30,7 +30,12 @@ from .textreport import body_section
 LOOSE = "scan"
 _ENVELOPE = frozenset({"dsn", "x-failed-recipients"})
 
-_OWN_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+_OWN_HEADERS = ("To", "Delivered-To")
+# Written by the delivery agent that put the bounce in our mailbox, and by some that make
+# bounces too (a copy of the failed envelope recipient): ours only when the bounce's delivery
+# trail (To, Delivered-To, a Received "for" clause) names the same address.
+_ENVELOPE_HEADERS = ("X-Original-To", "Envelope-To", "X-Envelope-To")
+_RECEIVED_FOR = re.compile(r"\bfor[ \t\r\n]+<?([^\s<>;]+@[^\s<>;]+?)>?[ \t\r\n]*;", re.I)
 _ORIGINAL_SENDER_HEADERS = ("From", "Sender", "Reply-To", "Return-Path", "Errors-To")
 _LIST_HEADERS = ("List-Post", "List-Owner", "List-Help", "List-Subscribe", "List-Unsubscribe", "List-Archive", "List-Id")
 _ORIGINAL_RECIPIENT_HEADERS = ("To", "Cc", "Bcc", "Resent-To", "Resent-Cc")
@@ -67,6 +72,10 @@ _CONTACT = re.compile(
     r"|helpdesk|help desk|support team|kontakt|wenden sie sich|contactez|contacte|póngase en contacto|contattare)\b",
     re.I,
 )
+
+# Help text that gives an address as an example or an alternative ("e.g., if a@b fails, try
+# c@d"): the address in it did not fail. Read on the line and the one above it.
+_EXAMPLE = re.compile(r"\b(?:e\.\s?g\.|i\.\s?e\.|for example|for instance|such as|z\.\s?b\.|par exemple|por ejemplo)|\btry\b[^\n]*@", re.I)
 
 
 def clean(text: str) -> str:
@@ -108,12 +117,24 @@ def named_as_ours(view: MailView, address: str) -> bool:
     ours = view.cache.get("ours")
     if ours is None:
         values = [view.header(name) for name in _OWN_HEADERS + _LIST_HEADERS]
+        values += _confirmed_envelope_recipients(view, "\n".join(values[: len(_OWN_HEADERS)]).lower())
         if view.originals:
             values += [view.original_header(name) for name in _ORIGINAL_SENDER_HEADERS + _LIST_HEADERS]
         else:
             values += [m.group(1) for m in _INLINE_SENDER.finditer(_quoted_original(view))]
         ours = view.cache["ours"] = "\n".join(v for v in values if v).lower()
     return address in ours and address in addresses_in(ours)  # type: ignore[operator, arg-type]
+
+
+def _confirmed_envelope_recipients(view: MailView, recipients: str) -> list[str]:
+    """The bounce's X-Original-To / Envelope-To values that its delivery trail confirms."""
+    values = [view.header(name) for name in _ENVELOPE_HEADERS if view.has_header(name)]
+    if not values:
+        return []
+    trail = recipients + "\n" + "\n".join(
+        m.group(1) for received in view.msg.get_all("Received") or () for m in _RECEIVED_FOR.finditer(str(received))
+    ).lower()
+    return [v for v in values if any(a in trail for a in addresses_in(v.lower()))]
 
 
 def original_recipients(view: MailView) -> set[str]:
@@ -173,6 +194,8 @@ def near_failure(view: MailView, address: str) -> bool:
     lines = [line for line in body_section(view).split("\n") if line.strip()]
     for i, line in enumerate(lines):
         if address not in line.lower() or _CONTACT.search(line):
+            continue
+        if _EXAMPLE.search("\n".join(lines[max(0, i - 1) : i + 1])):
             continue
         window = "\n".join(lines[max(0, i - _ABOVE) : i + _BELOW + 1])
         if _FAILURE.search(window) or has_wording(window):

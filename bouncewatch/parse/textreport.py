@@ -48,6 +48,9 @@ _LABELLED = re.compile(
     rf"[ \t]*[:=]?[ \t]*\(?<?(?:mailto:)?({ADDRESS_PATTERN})>?",
     re.I | re.M | re.ASCII,
 )
+# Sendmail and Postfix name the address the mail was sent to when an alias was expanded:
+# "a@final\n    (expanded from: <b@alias>)", "<a@final> (expanded from <b@alias>): ..."
+_EXPANDED_FROM = re.compile(rf"\(expanded from:?[ \t]*<?({ADDRESS_PATTERN})>?\)[ \t:]*", re.I | re.ASCII)
 _NOT_RECIPIENT_LOCAL = frozenset({"mailer-daemon", "mailer_daemon", "maildaemon"})
 _BOILERPLATE = re.compile(
     r"^(?:hi\.|this is|this message|i'm afraid|i am sorry|sorry|your message|the following|a message"
@@ -301,6 +304,17 @@ def read(
                     and not any(other in line.lower() for other in others)
                 )[:1500]
             diagnostic = fallback[key]
-        drafts.append(Draft(address=addr, diagnostic=diagnostic))
+        drafts.append(_alias_expanded(Draft(address=addr, diagnostic=diagnostic)))
     located = {addr for addr in order if diags[addr]}
     return TextBounce(section=section, drafts=drafts, located=located)
+
+
+def _alias_expanded(draft: Draft) -> Draft:
+    """The draft reported under the address the mail was sent to, where the text says the
+    failed address was expanded from an alias (the failed one kept as ``final_address``)."""
+    match = _EXPANDED_FROM.search(draft.diagnostic)
+    if match and match.group(1).lower() != draft.address:
+        draft.final_address = draft.address
+        draft.address = match.group(1).lower()
+        draft.diagnostic = (draft.diagnostic[: match.start()] + " " + draft.diagnostic[match.end() :]).strip()
+    return draft

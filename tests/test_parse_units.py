@@ -176,3 +176,27 @@ def test_truncates_huge_message() -> None:
     raw = b"From: a@example.com\r\nSubject: big\r\n\r\n" + b"x" * (11 * 1024 * 1024)
     parsed = parse_message(raw)
     assert any(n.startswith("truncated at") for n in parsed.notes)
+
+
+def test_an_undefined_dsn_status_takes_the_code_the_text_gives_for_its_one_recipient() -> None:
+    """Sendmail's "Status: 5.0.0" with "Diagnostic-Code: X-Unix; 255" and the transcript's
+    "554 5.3.0 unknown mailer error 255": the specific code of the same class is the status.
+    A code of the other class in the text does not replace it."""
+
+    def report(transcript: str) -> bytes:
+        return (
+            "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.jp>\r\nTo: news@shop.example\r\n"
+            "Subject: Returned mail: see transcript for details\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+            "--B\r\n\r\n   ----- The following addresses had permanent fatal errors -----\r\n"
+            '"|/home/kijitora/mail/catch.pl"\r\n    (reason: 255)\r\n    (expanded from: <kijitora@example.jp>)\r\n\r\n'
+            f"   ----- Transcript of session follows -----\r\n{transcript}\r\n"
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.jp\r\n\r\n"
+            "Final-Recipient: RFC822; kijitora@example.jp\r\nAction: failed\r\nStatus: 5.0.0\r\n"
+            "Diagnostic-Code: X-Unix; 255\r\n--B--\r\n"
+        ).encode()
+
+    [record] = parse_message(report("554 5.3.0 unknown mailer error 255")).records
+    assert (record.address, record.status) == ("kijitora@example.jp", "5.3.0")
+    [record] = parse_message(report("421 4.3.0 try again later")).records
+    assert record.status == "5.0.0"

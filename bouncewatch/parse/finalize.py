@@ -178,6 +178,13 @@ def finalize(draft: Draft) -> BounceRecord:
         or status[0] == "4" and found[0] == "5" and reply[:1] == "5" and normalise_action(draft.action) == "failed"
     ):
         status = found
+    elif status.endswith(".0.0") and not found and draft.context:
+        # "Status: 5.0.0" (other undefined status) and a diagnostic with no code of its own
+        # ("X-Unix; 255"): the message's own text about this recipient alone may give the code
+        # ("554 5.3.0 unknown mailer error 255"), of the same class
+        in_context = find_status(join_reply_lines(unfold(draft.context))[:2000])
+        if in_context[:1] == status[0] and not in_context.endswith(".0.0"):
+            status = in_context
     command = draft.command or find_command(diagnostic)
     action = normalise_action(draft.action) if draft.action else ""
     diag_type = draft.diag_type or "SMTP"

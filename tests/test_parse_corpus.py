@@ -16,10 +16,11 @@ from bouncewatch.parse import parse_message  # noqa: E402
 from bouncewatch.rules.classify import classify  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus" / "sisimai"
-# What the parser reaches today on all 558 labelled emails, every recipient counted: a
+# What the parser reaches on all 558 labelled emails, every recipient counted, held at the
+# project's targets where it meets them (status 96, class 97, at most 1 wrong block): a
 # regression guard (benchmarks/scoring.py has the rules).
-FLOOR = {"recipients_exact": 97.2, "status": 95.5, "class": 96.8, "reason": 93.8, "precision": 99.7}
-MAX_WRONG_BLOCKS = 3
+FLOOR = {"recipients_exact": 97.4, "status": 96.0, "class": 97.4, "reason": 94.6, "precision": 99.7}
+MAX_WRONG_BLOCKS = 1
 
 
 @pytest.fixture(scope="module")

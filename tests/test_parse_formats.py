@@ -347,3 +347,28 @@ Content-Type: multipart/report; report-type=delivery-status; boundary="B\"""",
     )
     (rec,) = parse_message(raw).records
     assert rec.status == "5.5.0"
+
+
+def _ses_receiving(reporting_mta: str, diagnostic: str, status: str) -> bytes:
+    return (
+        "From: postmaster@mail.example.jp\r\nTo: sender@example.com\r\n"
+        "Subject: Delivery Status Notification (Failure)\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nThis message could not be delivered.\r\n"
+        f"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; {reporting_mta}\r\n\r\n"
+        f"Action: failed\r\nFinal-Recipient: rfc822; someone@mail.example.jp\r\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\r\nStatus: {status}\r\n--B--\r\n"
+    ).encode()
+
+
+def test_ses_receiving_bounce_templates_are_rules_not_mailbox_lookups() -> None:
+    """Amazon SES receiving has no mailboxes: its "Mailbox does not exist" is a receipt rule's
+    Bounce action (filtered, soft); the same words from a server that looked up the mailbox
+    are a user unknown."""
+    ses = "inbound-smtp.us-west-2.amazonaws.com"
+    [record] = parse_message(_ses_receiving(ses, "550 5.1.1 Mailbox does not exist", "5.1.1")).records
+    assert record.reason == "filtered"
+    [record] = parse_message(_ses_receiving(ses, "500 5.6.1 Message content rejected", "5.6.1")).records
+    assert record.reason == "contenterror"
+    [record] = parse_message(_ses_receiving("mx.example.jp", "550 5.1.1 Mailbox does not exist", "5.1.1")).records
+    assert record.reason == "userunknown"

@@ -1543,6 +1543,15 @@ RHOST_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
 # message tables of Sisimai::Lhost::McAfee, Exchange2003, Notes, Domino, IMailServer, Outlook,
 # Office365 and PowerMTA). Applied only to messages of that family (see formats.family_of).
 FAMILY_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
+    # Amazon SES receiving keeps no mailboxes: it bounces only by a receipt rule's Bounce action,
+    # whose message the domain's owner picks from templates. "Mailbox does not exist" there is
+    # a rule refusing the mail, not a mailbox looked up (Sisimai::Lhost::ReceivingSES).
+    "receivingses": {
+        "filtered": ("mailbox does not exist",),
+        "mesgtoobig": ("message too large",),
+        "mailboxfull": ("mailbox full",),
+        "contenterror": ("message content rejected",),
+    },
     "mcafee": {
         "userunknown": ("user unknown", "unknown user", "no such user", "user not found", "user not exist",
                         "recipient unknown", "invalid recipient"),

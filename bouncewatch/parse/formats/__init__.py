@@ -8,6 +8,7 @@ the delivery-status part they attach. Each detector takes a MailView and returns
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..finalize import Draft
@@ -29,6 +30,8 @@ DETECTORS: tuple[tuple[str, Detector], ...] = (
 
 
 _OUTLOOK_DOMAINS = ("hotmail.", "outlook.", "live.", "msn.")
+# Amazon SES receiving reports "Reporting-MTA: dns; inbound-smtp.<region>.amazonaws.com"
+_SES_INBOUND = re.compile(r"^Reporting-MTA:[ \t]*dns;[ \t]*inbound-smtp\.[a-z0-9-]+\.amazonaws\.com\b", re.I | re.M)
 
 
 def family_of(view: MailView) -> str:
@@ -38,6 +41,8 @@ def family_of(view: MailView) -> str:
     Sisimai's Lhost modules check first.
     """
     has = view.has_header
+    if view.reports and "inbound-smtp." in view.reports[0] and _SES_INBOUND.search(view.reports[0]):
+        return "receivingses"
     if has("X-NAI-Header"):
         return "mcafee"
     if has("X-PowerMTA-BounceCategory") or any("x-powermta-" in r.lower() for r in view.reports):

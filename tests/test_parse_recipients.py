@@ -437,3 +437,16 @@ def test_an_x_original_to_the_delivery_trail_does_not_confirm_is_not_ours() -> N
     trail = "Received: from mx.example.org by mail.shop.example with ESMTP id 1\r\n\tfor <gone@example.org>; Wed, 12 Jun 2024 08:46:42 +0900"
     delivered = _with_envelope_header(copied, trail)
     assert not parse_message(delivered).records
+
+
+def test_a_one_line_bounce_from_the_null_sender_is_read() -> None:
+    """No subject, no daemon name, one line of text: "From: <>" (the null sender, which only
+    automatic mail uses) makes it a bounce to read, and the statement backs its address."""
+    raw = (
+        f"From: <>\r\nTo: {OURS}\r\nAuto-Submitted: auto-replied\r\nDate: Tue, 29 Dec 2009 12:12:54 +0000\r\n\r\n"
+        "You sent mail to gone@example.net. That's not a valid user here.\r\n"
+    ).encode()
+    assert [r.address for r in parse_message(raw).records] == ["gone@example.net"]
+    # the same words from a person (an auto-reply) name nobody as failed
+    person = raw.replace(b"From: <>", b"From: Jane <jane@example.org>")
+    assert "gone@example.net" not in [r.address for r in parse_message(person).records]

@@ -40,6 +40,8 @@ def looks_like_bounce(view: MailView) -> bool:
     if has_bounce_subject(view):
         return True
     sender = view.from_addr or view.header("From").lower()
+    if not sender.strip(" <>\"") and view.has_header("From"):
+        return True  # "From: <>": the null sender, which only automatic mail (a bounce) uses
     return bool(sender and _DAEMON.search(sender))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -66,3 +67,23 @@ def test_crlf_line_ends_read_like_lf():
         if [(r.address, r.status, r.reason) for r in as_lf] != [(r.address, r.status, r.reason) for r in as_crlf]:
             differing.append(path.name)
     assert differing == []
+
+
+def test_parse_shares_a_long_list_between_processes_and_keeps_its_order(tmp_path) -> None:
+    """`bouncewatch parse --json` on the whole corpus with two processes prints what one process
+    prints, line for line in the order given (an unreadable file included)."""
+    import subprocess
+
+    files = [str(CORPUS / name) for name in sorted(load_labels(CORPUS))]
+    files.insert(300, str(tmp_path / "missing.eml"))
+
+    def run(jobs: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-m", "bouncewatch", "parse", "--json", "--jobs", jobs, *files],
+                              capture_output=True, cwd=ROOT, timeout=300)
+        assert proc.returncode == 1, proc.stderr  # the missing file
+        return proc.stdout.decode().splitlines()
+
+    one, two = run("1"), run("2")
+    assert len(one) == len(files)
+    assert [json.loads(line)["file"] for line in two] == files
+    assert two == one

@@ -372,3 +372,21 @@ def test_ses_receiving_bounce_templates_are_rules_not_mailbox_lookups() -> None:
     assert record.reason == "contenterror"
     [record] = parse_message(_ses_receiving("mx.example.jp", "550 5.1.1 Mailbox does not exist", "5.1.1")).records
     assert record.reason == "userunknown"
+
+
+def test_aol_report_lists_screen_names_that_are_addresses_at_aol() -> None:
+    """AOL's "Mail Delivery Problem" lists the members who refuse the mail by screen name, one
+    per indented line: each is the address at aol.com; the words after it are not names."""
+    raw = (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@aol.com>\r\nTo: <news@shop.example>\r\n"
+        "Subject: Mail Delivery Problem\r\n\r\n"
+        "Sorry news@shop.example. Your mail to the following recipients could not be delivered because\r\n"
+        "they are not accepting mail from news@shop.example:\r\n\tkewlcat\r\n\tOther.Cat\r\n\r\n"
+        "\tIf you have questions, ask\r\n"
+    ).encode()
+    records = parse_message(raw).records
+    assert [(r.address, r.reason, r.source) for r in records] == [
+        ("kewlcat@aol.com", "filtered", "statement"), ("other.cat@aol.com", "filtered", "statement")]
+    # the same shape from any other sender names no one
+    other = raw.replace(b"MAILER-DAEMON@aol.com", b"MAILER-DAEMON@mx.example.org")
+    assert not [r for r in parse_message(other).records if r.address.endswith("@aol.com")]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..finalize import Draft
 from ..mailview import MailView
-from . import amazonses, domino, exim, fml, generic, googlegroups, verizon
+from . import amazonses, aol, domino, exim, fml, generic, googlegroups, verizon
 
 Detector = Callable[[MailView], "list[Draft] | None"]
 
@@ -24,6 +24,7 @@ DETECTORS: tuple[tuple[str, Detector], ...] = (
     ("googlegroups", googlegroups.detect),
     ("fml", fml.detect),
     ("verizon", verizon.detect),
+    ("aol", aol.detect),
     ("exim", exim.detect),
     ("generic", generic.detect),
 )

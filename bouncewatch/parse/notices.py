@@ -95,11 +95,12 @@ _QUARANTINE = re.compile(fold(
 
 # Each kind with words one of which every phrase of its pattern contains: most mail has none of
 # them, and a plain substring test is much cheaper than the patterns.
+_CHALLENGE_WORDS = (
+    "approved", "challenge", "verification", "confirm", "you are", "you're", "human", "robo", "dass sie",
+    "que vous", "humano", "una persona", "essere umano", "een mens", "робот", "ロボット", "机器人", "機器人",
+)
 _WORDED: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
-    ("challenge-response", (
-        "approved", "challenge", "verification", "confirm", "you are", "you're", "human", "robo", "dass sie",
-        "que vous", "humano", "una persona", "essere umano", "een mens", "робот", "ロボット", "机器人", "機器人",
-    ), _CHALLENGE),
+    ("challenge-response", _CHALLENGE_WORDS, _CHALLENGE),
     ("held for moderation", (
         "held", "await", "pending", "modera", "freigabe", "en attente", "pendiente", "en espera", "in attesa",
         "aguardando", "goedkeuring", "afwachting", "ожидает", "承認待ち", "等待",
@@ -173,7 +174,8 @@ def _report_notice(view: MailView) -> str:
         if diagnostic_type.strip().lower() == "smtp" or _SMTP_STATUS.search(text):
             # a server's refusal, unless it is the challenge itself: "550 Your server requires
             # confirmation. Visit ... to confirm this mail server." (the address is live)
-            if not (_CHALLENGE.search(text) and _ASKS_TO_CONFIRM.search(text)):
+            challenge = any(k in text for k in _CHALLENGE_WORDS) and _CHALLENGE.search(text)
+            if not (challenge and _ASKS_TO_CONFIRM.search(text)):
                 return ""
             kinds.add("challenge-response")
             continue

@@ -35,8 +35,9 @@ def write_config(
     name: str = "bounces",
     level: str = "info",
     timeout: float = 5,
+    min_interval: float = 0.5,
 ) -> Path:
-    """A config for one mailbox on `dovecot`, JSON logs, fast backoff; returns its path."""
+    """A config for one mailbox on `dovecot`, JSON logs, fast backoff and publishing; returns its path."""
     mailbox = dovecot.mailbox_toml(USER, name, password=password, timeout_seconds=timeout)
     text = textwrap.dedent(f"""
         [database]
@@ -50,6 +51,7 @@ def write_config(
         lease_retry_seconds = 0.5
         [blocklist]
         path = "{path.parent / 'blocklist.txt'}"
+        min_interval_seconds = {min_interval}
         [log]
         level = "{level}"
         format = "json"

@@ -24,10 +24,11 @@ def test_wheel_installs_in_a_fresh_venv_and_runs(tmp_path):
     wheels = list(dist.glob("bouncewatch-*.whl"))
     assert len(wheels) == 1 and len(list(dist.glob("bouncewatch-*.tar.gz"))) == 1
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir, with_pip=False)  # this pip installs into it (--python): no ensurepip run
     python = env_dir / "bin" / "python"
     installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(wheels[0])], capture_output=True, text=True
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-compile", str(wheels[0])],
+        capture_output=True, text=True,
     )
     assert installed.returncode == 0, installed.stderr[-3000:]
     from bouncewatch import __version__

@@ -237,8 +237,7 @@ def test_requests_are_coalesced_within_min_interval(database, tmp_path):
 def test_daemon_publishes_the_last_change_before_it_stops(dovecot, tmp_path):
     """With a long min_interval, a block made after the first publish reaches the blocklist at SIGTERM."""
     url = f"sqlite:///{tmp_path}/state.db"
-    path = write_config(tmp_path / "bouncewatch.toml", dovecot, url, extra="")
-    path.write_text(path.read_text().replace("[blocklist]\n", "[blocklist]\nmin_interval_seconds = 3600\n"))
+    path = write_config(tmp_path / "bouncewatch.toml", dovecot, url, min_interval=3600)
     blocklist = tmp_path / "blocklist.txt"
     dovecot.append("bounces", samples.dsn("first@example.org"))
     daemon = RunningDaemon(path, tmp_path / "daemon.log")

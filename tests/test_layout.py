@@ -7,6 +7,7 @@ blocks do not, as they never run), so a cycle or a leak fails here before anyone
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,7 +65,13 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _imports(module: str, path: Path) -> Iterator[str]:
+@functools.cache
+def _imports(module: str, path: Path) -> tuple[str, ...]:
+    """Every module name `path` imports when it runs (read once per session)."""
+    return tuple(_read_imports(module, path))
+
+
+def _read_imports(module: str, path: Path) -> Iterator[str]:
     """Every module name `path` imports when it runs (TYPE_CHECKING blocks left out)."""
     is_package = path.name == "__init__.py"
     todo: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]

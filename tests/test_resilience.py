@@ -26,7 +26,7 @@ from .daemonkit import (
 from .spine import USER
 
 KILLS = 20
-MESSAGES = 2000
+MESSAGES = 1200  # the 20 kills come within about the first 700
 
 
 def _archive_counts(dovecot: ThrowawayDovecot) -> dict[str, int]:
@@ -133,8 +133,9 @@ def test_sigkill_at_random_moments_changes_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_dovecot_down_for_ten_seconds_mid_run(tmp_path):
-    """Dovecot stopped for ~10 s mid-run: the daemon retries on its own and every count comes out right."""
+def test_dovecot_down_for_seconds_mid_run(tmp_path):
+    """Dovecot stopped for ~4 s mid-run (several retries at the capped backoff): the daemon
+    retries on its own and every count comes out right."""
     first, second = mail_mix(600, seed=11), mail_mix(100, seed=12)
     with ThrowawayDovecot(fast=True) as server:
         server.deliver(USER, first)
@@ -143,7 +144,7 @@ def test_dovecot_down_for_ten_seconds_mid_run(tmp_path):
         wait_for(lambda: inbox_count(server) < len(first) - 50, timeout=30)
         server.stop()  # mid-run: the cycle in hand loses its connection
         server.deliver(USER, second)  # mail keeps arriving while IMAP is down
-        time.sleep(10)
+        time.sleep(4)
         assert daemon.process.poll() is None, "the daemon must not exit"
         server.start()
         wait_for(lambda: inbox_count(server) == 0, timeout=60, step=0.2)

@@ -152,10 +152,15 @@ def _decided_by_the_mta(diagnostic: str, status: str) -> str:
 _VAGUE = frozenset({"onhold", "undefined"})
 
 
+def _context_text(draft: Draft) -> str:
+    """The message's whole error text (about this recipient alone), unfolded as a diagnostic is."""
+    return join_reply_lines(unfold(draft.context))[:2000]
+
+
 def _reason_in_context(draft: Draft, status: str, action: str) -> str:
     """The reason the message's whole error text gives when the recipient's own words give none
     (the text is about this recipient alone: a message that reports on one), or ``""``."""
-    text = join_reply_lines(unfold(draft.context))[:2000]
+    text = _context_text(draft)
     reason = reason_for(
         Evidence(status, text, action, find_reply_code(text), find_command(text), draft.diag_type or "SMTP",
                  rhost=draft.remote_mta.lower(), domain=draft.address.rpartition("@")[2])
@@ -182,7 +187,7 @@ def finalize(draft: Draft) -> BounceRecord:
         # "Status: 5.0.0" (other undefined status) and a diagnostic with no code of its own
         # ("X-Unix; 255"): the message's own text about this recipient alone may give the code
         # ("554 5.3.0 unknown mailer error 255"), of the same class
-        in_context = find_status(join_reply_lines(unfold(draft.context))[:2000])
+        in_context = find_status(_context_text(draft))
         if in_context[:1] == status[0] and not in_context.endswith(".0.0"):
             status = in_context
     command = draft.command or find_command(diagnostic)

@@ -128,7 +128,7 @@ def named_as_ours(view: MailView, address: str) -> bool:
 
 def _confirmed_envelope_recipients(view: MailView, recipients: str) -> list[str]:
     """The bounce's X-Original-To / Envelope-To values that its delivery trail confirms."""
-    values = [view.header(name) for name in _ENVELOPE_HEADERS if view.has_header(name)]
+    values = [value for value in map(view.header, _ENVELOPE_HEADERS) if value]
     if not values:
         return []
     trail = recipients + "\n" + "\n".join(

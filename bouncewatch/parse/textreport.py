@@ -304,7 +304,9 @@ def read(
                     and not any(other in line.lower() for other in others)
                 )[:1500]
             diagnostic = fallback[key]
-        drafts.append(_alias_expanded(Draft(address=addr, diagnostic=diagnostic)))
+        draft = Draft(address=addr, diagnostic=diagnostic)
+        # an address asked about keeps its name: the caller looks its text up by it
+        drafts.append(draft if known else _alias_expanded(draft))
     located = {addr for addr in order if diags[addr]}
     return TextBounce(section=section, drafts=drafts, located=located)
 

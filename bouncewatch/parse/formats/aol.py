@@ -14,14 +14,14 @@ from ..finalize import Draft
 from ..mailview import MailView
 
 _STATEMENT = re.compile(
-    r"your mail to the following recipients could not be delivered(?P<why>[^\n]*(?:\n(?![ \t])[^\n]+)*)", re.I
+    r"your mail to the following recipients could not be delivered[^\n]*(?:\n(?![ \t])[^\n]+)*", re.I
 )
 _SCREEN_NAME = re.compile(r"^[ \t]+([a-z][a-z0-9._-]{1,63})[ \t]*$", re.I | re.M)
 
 
 def detect(view: MailView) -> list[Draft] | None:
     """Drafts for an AOL report listing screen names, or None."""
-    if not view.from_addr.endswith("@aol.com") or not view.from_addr.startswith("mailer-daemon@"):
+    if view.from_addr != "mailer-daemon@aol.com":
         return None
     body = view.body.replace("\r\n", "\n")
     statement = _STATEMENT.search(body)
